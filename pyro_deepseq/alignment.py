@@ -49,8 +49,19 @@ class Alignment:
         Identity cut-off of the sequence weights (0.2; 0.01 for viruses).
     """
 
-    def __init__(self, codes, alphabet="protein", positions=None, focus_index=0, headers=None,
-                 theta=0.2, path=None, num_records=None, dropped=None, device="auto"):
+    def __init__(
+        self,
+        codes,
+        alphabet="protein",
+        positions=None,
+        focus_index=0,
+        headers=None,
+        theta=0.2,
+        path=None,
+        num_records=None,
+        dropped=None,
+        device="auto",
+    ):
         self.alphabet = ALPHABETS.get(alphabet, alphabet)
         self.codes = np.ascontiguousarray(codes, dtype=np.uint8)
         if self.codes.ndim != 2 or not len(self.codes):
@@ -92,12 +103,23 @@ class Alignment:
         rows = _aligned_rows(path, records, focus_index)
         columns, positions = _focus_columns(path, records[focus_index], rows[focus_index])
         codes = _encode(rows[:, columns], ALPHABETS[alphabet])
-        _check_focus_letters(path, records[focus_index], codes[focus_index], positions, alphabet)
+        _check_focus_letters(
+            path, records[focus_index], rows[focus_index, columns], positions, alphabet
+        )
         keep = np.flatnonzero((codes != _INVALID).all(1))
         headers = [records[i].header for i in keep]
-        return cls(codes[keep], alphabet, positions, int(np.searchsorted(keep, focus_index)),
-                   headers, theta, path, len(records), {INVALID_LETTER: len(records) - len(keep)},
-                   device)
+        return cls(
+            codes[keep],
+            alphabet,
+            positions,
+            int(np.searchsorted(keep, focus_index)),
+            headers,
+            theta,
+            path,
+            len(records),
+            {INVALID_LETTER: len(records) - len(keep)},
+            device,
+        )
 
     # -- what a user looks at -------------------------------------------------------------------
     @property
@@ -146,7 +168,7 @@ class Alignment:
         return float(self.weights.sum())
 
     def one_hot(self, index=None, dtype=torch.float32, device="cpu") -> torch.Tensor:
-        """One-hot encoding ``(n, L, K)`` of the rows ``index`` (all rows by default); gaps are zero."""
+        """One-hot ``(n, L, K)`` of the rows ``index`` (default all); a gap is an all-zero row."""
         codes = torch.as_tensor(self.codes if index is None else self.codes[index], device=device)
         return torch.nn.functional.one_hot(codes.long(), self.gap_code + 1)[..., :-1].to(dtype)
 
@@ -211,7 +233,7 @@ def _aligned_rows(path: Path, records: list[Record], focus_index: int) -> np.nda
     if any(len(s) != width for s in sequences) or path.suffix.lower() == ".a3m":
         sequences = [s.translate(None, _LOWER + b".") for s in sequences]
         width = len(sequences[focus_index])
-        bad = next((r for r, s in zip(records, sequences) if len(s) != width), None)
+        bad = next((r for r, s in zip(records, sequences, strict=True) if len(s) != width), None)
         if bad is not None:
             raw = len(records[focus_index].sequence)
             raise DataError(
@@ -275,12 +297,12 @@ def _encode(rows: np.ndarray, letters: str) -> np.ndarray:
     return table[rows]
 
 
-def _check_focus_letters(path, focus, codes, positions, alphabet) -> None:
-    bad = np.flatnonzero(codes == _INVALID)
+def _check_focus_letters(path, focus, letters, positions, alphabet) -> None:
+    """The focus row must be in the alphabet: it is the wild type every mutant starts from."""
+    bad = np.flatnonzero(_encode(letters, ALPHABETS[alphabet]) == _INVALID)
     if len(bad):
-        letter = focus.sequence.translate(None, _LOWER + b".-")[bad[0]: bad[0] + 1].decode()
         raise DataError(
-            f"{path}, line {focus.line}: the focus sequence has {letter!r} at position "
-            f"{positions[bad[0]]}, which is not in the {alphabet} alphabet "
+            f"{path}, line {focus.line}: the focus sequence has {chr(letters[bad[0]])!r} at "
+            f"position {positions[bad[0]]}, which is not in the {alphabet} alphabet "
             f"({ALPHABETS[alphabet]}); is --alphabet right?"
         )

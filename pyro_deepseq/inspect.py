@@ -54,8 +54,9 @@ def _inspect(argv: Sequence[str] | None) -> int:
     if args.weights_out is not None and args.weights_out.exists() and not args.force:
         raise DataError(f"{args.weights_out} exists; pass --force to overwrite it")
     started = time.perf_counter()
-    alignment = Alignment.from_file(args.alignment, args.theta, args.alphabet, args.focus,
-                                    args.device)
+    alignment = Alignment.from_file(
+        args.alignment, args.theta, args.alphabet, args.focus, args.device
+    )
     report = alignment.summary()
     if args.mutations is not None:
         report.update(_mutation_report(alignment, args))
@@ -68,8 +69,9 @@ def _inspect(argv: Sequence[str] | None) -> int:
 
 
 def _mutation_report(alignment: Alignment, args: argparse.Namespace) -> dict:
-    mutations = MutationSet.from_table(args.mutations, alignment, args.mutant_column,
-                                       args.score_column)
+    mutations = MutationSet.from_table(
+        args.mutations, alignment, args.mutant_column, args.score_column
+    )
     report = {
         "mutations": str(args.mutations),
         "score_column": mutations.score_column,
@@ -101,18 +103,31 @@ def _format(report: dict, alignment: Alignment) -> str:
         ("focus", f"{report['focus']} ({len(alignment.alphabet)} letters: {alignment.alphabet})"),
         ("records read", f"{report['num_records']:,}"),
         ("sequences kept", f"{report['num_sequences']:,}"),
-        ("dropped", f"{report['num_dropped']:,}" + (f" ({dropped})" if report["num_dropped"] else "")),
+        (
+            "dropped",
+            f"{report['num_dropped']:,}" + (f" ({dropped})" if report["num_dropped"] else ""),
+        ),
         ("focus columns", f"{report['num_positions']} (positions {_positions(alignment)})"),
         ("Neff", f"{report['neff']:,.1f} (theta {report['theta']})"),
     ]
     if "num_mutants" in report:
         unscoreable = "; ".join(f"{n:,} {reason}" for reason, n in report["unscoreable"].items())
         lines.append(("mutants", f"{report['num_mutants']:,} in {report['mutations']}"))
-        lines.append(("scoreable", f"{report['num_scoreable']:,}"
-                      + (f" (unscoreable: {unscoreable})" if unscoreable else "")))
+        lines.append(
+            (
+                "scoreable",
+                f"{report['num_scoreable']:,}"
+                + (f" (unscoreable: {unscoreable})" if unscoreable else ""),
+            )
+        )
     if "site_independent_spearman" in report:
-        lines.append(("site-independent ρ", f"{report['site_independent_spearman']:.3f} "
-                      f"(Spearman vs column {report['score_column']!r}; the floor for a VAE)"))
+        lines.append(
+            (
+                "site-independent ρ",
+                f"{report['site_independent_spearman']:.3f} "
+                f"(Spearman vs column {report['score_column']!r}; the floor for a VAE)",
+            )
+        )
     if "weights_out" in report:
         lines.append(("weights saved to", report["weights_out"]))
     lines.append(("seconds", f"{report['seconds']:.2f}"))
