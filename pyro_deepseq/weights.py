@@ -109,7 +109,7 @@ def _reaching(counts: torch.Tensor, row_thresholds: torch.Tensor, column_thresho
 
 
 def _one_hot_block(codes: torch.Tensor, num_letters: int) -> torch.Tensor:
-    """Flattened int8 one-hot ``(rows, width)`` of a block, gaps all-zero, padded for int8 matmul."""
+    """Flat int8 one-hot ``(rows, width)`` of a block; gaps all-zero; padded for ``_int_mm``."""
     rows, length = codes.shape
     flat = length * num_letters
     width = _round_up(flat + 1, _COLUMN_MULTIPLE)
@@ -119,7 +119,9 @@ def _one_hot_block(codes: torch.Tensor, num_letters: int) -> torch.Tensor:
         index + num_letters * torch.arange(length, device=codes.device),
         flat,  # gaps land in a spare column that is cleared below
     )
-    one_hot = torch.zeros(_round_up(rows, _ROW_MULTIPLE), width, dtype=torch.int8, device=codes.device)
+    one_hot = torch.zeros(
+        _round_up(rows, _ROW_MULTIPLE), width, dtype=torch.int8, device=codes.device
+    )
     one_hot[:rows].scatter_(1, index, 1)
     one_hot[:, flat] = 0
     return one_hot

@@ -14,7 +14,9 @@ DHFR_DMS = SHARED / "DYR_ECOLI" / "DYR_ECOLI_Thompson_plusLon_2019.csv"
 DHFR_WT = SHARED / "DYR_ECOLI" / "DYR_ECOLI_Thompson_plusLon_2019.fasta"
 TRNA = SHARED / "RF00005_CCU.fasta"
 
-needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/data is not beside the repo")
+needs_shared = pytest.mark.skipif(
+    not SHARED.is_dir(), reason="../shared/data is not beside the repo"
+)
 
 
 @pytest.fixture(autouse=True, scope="session")

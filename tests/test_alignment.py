@@ -8,7 +8,7 @@ from pyro_deepseq.alignment import INVALID_LETTER, Alignment
 from pyro_deepseq.errors import DataError, DataWarning
 from pyro_deepseq.fasta import read_records
 
-from .conftest import BLAT, DHFR, DHFR_WT, TRNA, needs_shared, write
+from .conftest import DHFR, DHFR_WT, TRNA, needs_shared, write
 
 
 @needs_shared
@@ -111,8 +111,16 @@ def test_duplicate_headers_are_kept_with_one_warning(tmp_path):
         ("blank.a2m", "\n\n", "empty"),
         ("plain.txt", "ACDEFG\n>s\nACD\n", r"line 1: not a FASTA-like alignment"),
         ("lower.a2m", ">P/1-3\nacd\n>s\nACD\n", "line 1: .*no upper-case letter"),
-        ("ragged.a2m", ">P/1-3\nACD\n>s1\nACD\n\n>s2\nACDE\n", "line 6: record 's2' has aligned length 4"),
-        ("region.a2m", ">P/1-5\nACD\n>s\nACD\n", r"says /1-5 \(5 residues\), but its row has 3 letters"),
+        (
+            "ragged.a2m",
+            ">P/1-3\nACD\n>s1\nACD\n\n>s2\nACDE\n",
+            "line 6: record 's2' has aligned length 4",
+        ),
+        (
+            "region.a2m",
+            ">P/1-5\nACD\n>s\nACD\n",
+            r"says /1-5 \(5 residues\), but its row has 3 letters",
+        ),
         ("focus.a2m", ">P/1-3\nAXD\n>s\nACD\n", "focus sequence has 'X' at position 2"),
         ("binary.a2m", ">P/1-3\nACD\n>\xff\xfe\nACD\n", None),
     ],
