@@ -3,7 +3,8 @@
 Cases (each in a fresh subprocess, so peak memory is its own):
 - ``blat``: the BLAT alignment (8,355 × 253) with the blockwise int8 kernel;
 - ``blat-dense``: the same with one full float32 N × N product, the straightforward way, for scale;
-- ``generated``: a generated 100,000 × 500 family (clusters of mutated ancestors, with gaps).
+- ``generated``: a generated 100,000 × 500 family (clusters of mutated ancestors, with gaps);
+- ``parse``: reading a generated 100,000 × 1,000 a2m file (``prepare_seconds``; no weights).
 
 Usage: python experiments/bench_weights.py [--device auto] [--out FILE] [--cases blat generated]
 """
@@ -16,6 +17,7 @@ import platform
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -41,6 +43,13 @@ def run_case(case: str, device: str) -> dict:
     if case == "generated":
         codes, letters = _generated(), 20
         prepared = time.perf_counter()
+    elif case == "parse":
+        with tempfile.TemporaryDirectory() as folder:
+            path = _write_a2m(Path(folder) / "family.a2m", _generated(length=1000))
+            baseline, started = _peak_mib(), time.perf_counter()
+            aln = Alignment.from_file(path)
+            prepared = time.perf_counter()
+        return _row(case, aln.codes, None, started, prepared, prepared, baseline, device)
     else:
         aln = Alignment.from_file(BLAT)
         codes, letters = aln.codes, len(aln.alphabet)
@@ -54,12 +63,17 @@ def run_case(case: str, device: str) -> dict:
         weights = (1.0 / neighbours).numpy()
     else:
         weights = sequence_weights(codes, letters, 0.2, resolve_device(device))
-    finished = time.perf_counter()
+    return _row(case, codes, weights, started, prepared, time.perf_counter(), baseline, device)
+
+
+def _row(case, codes, weights, started, prepared, finished, baseline, device) -> dict:
+    from pyro_deepseq.devices import resolve_device
+
     return {
         "case": case,
         "sequences": int(codes.shape[0]),
         "positions": int(codes.shape[1]),
-        "neff": float(weights.sum()),
+        "neff": None if weights is None else float(weights.sum()),
         "prepare_seconds": round(prepared - started, 3),
         "weights_seconds": round(finished - prepared, 3),
         "peak_memory_mib": round(_peak_mib() - baseline, 1),
@@ -67,10 +81,21 @@ def run_case(case: str, device: str) -> dict:
     }
 
 
-def _generated() -> np.ndarray:
+def _write_a2m(path: Path, codes: np.ndarray) -> Path:
+    """Write codes as an a2m file, focus first, one line per sequence."""
+    letters = np.frombuffer(b"ACDEFGHIKLMNPQRSTVWY-", dtype=np.uint8)
+    with path.open("wb") as handle:
+        handle.write(b">FOCUS/1-%d\n" % codes.shape[1])
+        handle.write(letters[np.minimum(codes[0], 19)].tobytes() + b"\n")
+        for i, row in enumerate(codes[1:]):
+            handle.write(b">seq%d\n%s\n" % (i, letters[row].tobytes()))
+    return path
+
+
+def _generated(size: int = 100_000, length: int = 500) -> np.ndarray:
     """Mutated copies of 200 ancestors (2–20 % of sites changed, 5 % gaps), like a real family."""
     rng = np.random.default_rng(0)
-    size, length, letters = 100_000, 500, 20
+    letters = 20
     ancestors = rng.integers(0, letters, size=(200, length), dtype=np.uint8)
     codes = ancestors[rng.integers(0, 200, size)]
     for start in range(0, size, 10_000):
@@ -109,7 +134,7 @@ def main() -> int:
     parser.add_argument(
         "--out", type=Path, default=ROOT / "experiments/results/weights_benchmark.json"
     )
-    parser.add_argument("--cases", nargs="+", default=["blat", "blat-dense", "generated"])
+    parser.add_argument("--cases", nargs="+", default=["blat", "blat-dense", "generated", "parse"])
     parser.add_argument("--case", help=argparse.SUPPRESS)  # internal: run one case, print JSON
     args = parser.parse_args()
     if args.case:
