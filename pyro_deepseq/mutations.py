@@ -406,6 +406,18 @@ class MutationSet:
         return cls._from_frame(table, alignment, where=lambda row: f"mutant list, item {row}")
 
     @classmethod
+    def all_singles(cls, alignment: Any) -> MutationSet:
+        """Every single substitution at every focus position: L × (K − 1) mutants."""
+        positions = np.asarray(alignment.positions).tolist()
+        mutants = [
+            f"{wild}{position}{letter}"
+            for wild, position in zip(alignment.focus_sequence, positions, strict=True)
+            for letter in alignment.alphabet
+            if letter != wild
+        ]
+        return cls.from_mutants(mutants, alignment)
+
+    @classmethod
     def _from_frame(
         cls,
         table: pd.DataFrame,

@@ -1,0 +1,86 @@
+"""Checkpoints: a model's parameters with everything needed to trust and continue it.
+
+A checkpoint is a dict of tensors and plain values (configs, the alignment's metadata, history,
+optimizer and random-number states), written atomically and always read with
+``torch.load(..., weights_only=True)``: it is data, never pickled code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .errors import DataError
+
+FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Focus:
+    """What a trained model knows of its alignment's focus: enough to map and encode mutants."""
+
+    focus_name: str
+    focus_sequence: str
+    positions: np.ndarray
+    alphabet: str
+
+    @property
+    def focus_codes(self) -> np.ndarray:
+        return np.array([self.alphabet.index(c) for c in self.focus_sequence], dtype=np.uint8)
+
+    @classmethod
+    def from_metadata(cls, metadata: dict) -> Focus:
+        positions = np.asarray(metadata["positions"], dtype=np.int64)
+        return cls(metadata["focus"], metadata["focus_sequence"], positions, metadata["alphabet"])
+
+
+def alignment_metadata(alignment) -> dict:
+    """The alignment facts a checkpoint keeps (focus, numbering, alphabet, θ, Neff, file hash)."""
+    return {
+        "path": None if alignment.path is None else str(alignment.path),
+        "sha256": None if alignment.path is None else file_sha256(alignment.path),
+        "focus": alignment.focus_name,
+        "focus_sequence": alignment.focus_sequence,
+        "positions": alignment.positions.tolist(),
+        "alphabet": alignment.alphabet,
+        "theta": alignment.theta,
+        "neff": alignment.neff,
+        "num_sequences": alignment.num_sequences,
+    }
+
+
+def file_sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def save_checkpoint(path: Path, state: dict) -> None:
+    """Write ``state`` to ``path`` through a temporary file and a rename (never half a file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    torch.save({"format": FORMAT, **state}, temporary)
+    os.replace(temporary, path)
+
+
+def load_checkpoint(path: str | Path) -> dict:
+    """Read a checkpoint written by :func:`save_checkpoint` (tensors loaded on the CPU)."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "model.pt"
+    if not path.is_file():
+        raise DataError(f"{path}: checkpoint not found")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # noqa: BLE001 - any unreadable file is the user's input problem
+        raise DataError(f"{path}: not a pyro_deepseq checkpoint ({error})") from None
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise DataError(f"{path}: not a pyro_deepseq checkpoint of format {FORMAT}")
+    return state

@@ -1,0 +1,90 @@
+"""Run configuration: frozen dataclasses, saved verbatim in every checkpoint.
+
+``ModelConfig`` holds a model's constructor arguments, ``TrainConfig`` everything about data and
+optimisation. The ``fit`` command's flags map one-to-one onto their fields.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from .errors import DataError
+from .objective import SAMPLING_SCHEMES
+from .schedules import LR_SCHEDULES
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    model: str = "vanilla"
+    latent_dim: int = 30
+    encoder_hidden: tuple[int, ...] = (1500, 1500)
+    decoder_hidden: tuple[int, ...] = (100, 2000)
+
+    def arguments(self) -> dict:
+        """The model constructor's keyword arguments."""
+        arguments = dataclasses.asdict(self)
+        del arguments["model"]
+        return arguments
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    alignment: str | None = None  # None: the embedded synthetic family
+    theta: float = 0.2
+    alphabet: str = "protein"
+    focus: str | None = None
+    steps: int = 1000  # vanilla VAE on BLAT: ρ peaks near 1,000 steps, then overfits
+    batch_size: int = 100
+    lr: float = 1e-3
+    lr_schedule: str = "constant"  # or "cosine" (to 0 at the last step)
+    sampling: str = "uniform"  # or "weighted" (the original's)
+    kl_warmup: int = 0  # steps of the linear warm-up of β from 0 to 1
+    kl_cycle: int = 0  # > 0: restart the warm-up every kl_cycle steps (cyclic annealing)
+    holdout: float = 0.0  # fraction of sequences held out for early stopping
+    patience: int = 5  # evaluations without improvement before stopping
+    eval_every: int = 500
+    checkpoint_every: int = 1000
+    log_every: int = 50
+    seed: int = 0
+    device: str = "auto"
+
+    def __post_init__(self):
+        checks = [
+            (self.steps >= 1, f"steps must be at least 1, got {self.steps}"),
+            (self.batch_size >= 1, f"batch size must be at least 1, got {self.batch_size}"),
+            (self.lr > 0, f"learning rate must be positive, got {self.lr}"),
+            (0 < self.theta < 1, f"theta must lie strictly between 0 and 1, got {self.theta}"),
+            (0 <= self.holdout < 1, f"holdout must lie in [0, 1), got {self.holdout}"),
+            (self.sampling in SAMPLING_SCHEMES, f"sampling must be one of {SAMPLING_SCHEMES}"),
+            (self.lr_schedule in LR_SCHEDULES, f"lr schedule must be one of {LR_SCHEDULES}"),
+            (
+                min(self.log_every, self.eval_every, self.checkpoint_every) >= 1,
+                "log, evaluation and checkpoint intervals must be at least 1 step",
+            ),
+            (
+                self.eval_every % self.log_every == 0,
+                f"eval_every ({self.eval_every}) must be a multiple of log_every "
+                f"({self.log_every})",
+            ),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise DataError(message)
+
+
+def from_dict(cls, values: dict):
+    """Build ``cls`` from a dict, rejecting unknown keys and restoring tuples."""
+    fields = {field.name: field for field in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise DataError(f"unknown {cls.__name__} setting(s): {', '.join(unknown)}")
+    restored = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+    return cls(**restored)
+
+
+def to_dict(config) -> dict:
+    """Plain JSON-ready values (tuples become lists)."""
+    return {
+        k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(config).items()
+    }

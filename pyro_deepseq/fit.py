@@ -1,0 +1,203 @@
+"""``python -m pyro_deepseq.fit``: train a model on an alignment (default: the synthetic family).
+
+Writes ``DIR/model.pt`` (checkpoint), ``DIR/history.csv`` and ``DIR/config.json``. An existing run
+is never overwritten: ``--resume`` continues it (with more ``--steps`` if asked), anything else
+needs a new ``--out``. Ctrl-C saves a checkpoint first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import pyro
+import torch
+
+from .alignment import ALPHABETS, Alignment
+from .checkpoint import alignment_metadata, load_checkpoint, save_checkpoint
+from .cli import run
+from .config import ModelConfig, TrainConfig, from_dict, to_dict
+from .errors import DataError
+from .independent import SiteIndependentModel
+from .models import MODELS
+from .synthetic import default_family
+from .training import Trainer, write_history
+
+HELP = {
+    "alignment": "a2m, a3m or aligned FASTA (default: the embedded synthetic family)",
+    "theta": "identity cut-off of the sequence weights (0.2; 0.01 for viruses)",
+    "alphabet": f"one of {', '.join(ALPHABETS)}",
+    "focus": "focus record's name (default: the first record)",
+    "steps": "training steps (minibatch updates)",
+    "batch_size": "sequences per minibatch",
+    "lr": "Adam learning rate",
+    "lr_schedule": "constant or cosine",
+    "sampling": "uniform (each row scaled by its weight) or weighted (rows drawn ∝ weight)",
+    "kl_warmup": "steps of linear KL warm-up (0: none)",
+    "kl_cycle": "restart the warm-up every N steps (0: never)",
+    "holdout": "fraction of sequences held out for early stopping (0: none)",
+    "patience": "held-out evaluations without improvement before stopping",
+    "eval_every": "steps between held-out evaluations",
+    "checkpoint_every": "steps between checkpoints",
+    "log_every": "steps between history rows",
+    "seed": "seed of everything random",
+    "device": "auto, cpu or cuda",
+    "latent_dim": "size of the latent space",
+    "encoder_hidden": "hidden widths of the encoder",
+    "decoder_hidden": "hidden widths of the decoder",
+}
+RESUMABLE = {"steps", "device"}  # what a resumed run may change
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m pyro_deepseq.fit", description=__doc__)
+    parser.add_argument("--model", choices=[*MODELS, "independent"], default="vanilla")
+    parser.add_argument("--out", type=Path, help="run folder (default runs/NAME-MODEL-seedS)")
+    parser.add_argument("--resume", action="store_true", help="continue the run in --out")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    for config in (TrainConfig, ModelConfig):
+        for field in dataclasses.fields(config):
+            if field.name == "model":
+                continue
+            flag = "--" + field.name.replace("_", "-")
+            kind = _kind(field.default)
+            extra = {"nargs": "+", "type": int} if kind is tuple else {"type": kind}
+            default = field.default
+            help_text = HELP[field.name] + ("" if default is None else f" (default {default})")
+            parser.add_argument(flag, default=argparse.SUPPRESS, help=help_text, **extra)
+    return parser
+
+
+def _kind(default):
+    return str if default is None else type(default)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run(_fit, argv)
+
+
+def _fit(argv: Sequence[str] | None) -> int:
+    args = build_parser().parse_args(argv)
+    given = {k: v for k, v in vars(args).items() if k in HELP}
+    model_names = {f.name for f in dataclasses.fields(ModelConfig)}
+    model_given = {k: v for k, v in given.items() if k in model_names}
+    train_given = {k: v for k, v in given.items() if k not in model_names}
+    model_config = from_dict(ModelConfig, {"model": args.model, **model_given})
+    train_config = from_dict(TrainConfig, train_given)
+    out = args.out or _default_out(train_config, model_config)
+    checkpoint = out / "model.pt"
+    state = None
+    if args.resume:
+        state = load_checkpoint(checkpoint)
+        model_config, train_config = _resumed_configs(state, args.model, given)
+    elif checkpoint.exists():
+        raise DataError(
+            f"{checkpoint} exists: pass --resume to continue it, or choose another --out"
+        )
+    alignment = _load_alignment(train_config, state)
+    if model_config.model == "independent":
+        return _fit_independent(alignment, model_config, train_config, out)
+    pyro.set_rng_seed(train_config.seed)
+    model = MODELS[model_config.model](
+        alignment.num_positions, len(alignment.alphabet), **model_config.arguments()
+    )
+    trainer = Trainer(model, alignment, model_config, train_config, checkpoint)
+    if state is not None:
+        trainer.restore(state)
+    _write_config(out, model_config, train_config, trainer.metadata)
+    try:
+        progress = trainer.run(show_progress=not args.quiet)
+    except KeyboardInterrupt:
+        print(
+            f"interrupted at step {trainer.progress.step}; saved {checkpoint}; "
+            "continue with --resume",
+            file=sys.stderr,
+        )
+        return 130
+    rate = progress.step * train_config.batch_size / max(progress.seconds, 1e-9)
+    stopped = " (stopped early)" if progress.stopped_early else ""
+    print(
+        f"trained {progress.step} steps{stopped} in {progress.seconds:.1f} s "
+        f"({rate:,.0f} sequences/s) on {trainer.device}; final loss "
+        f"{progress.history['loss'][-1]:.2f}"
+    )
+    print(f"wrote {checkpoint}, {out / 'history.csv'}, {out / 'config.json'}")
+    return 0
+
+
+def _default_out(train_config: TrainConfig, model_config: ModelConfig) -> Path:
+    name = Path(train_config.alignment).stem if train_config.alignment else "synthetic"
+    return Path("runs") / f"{name}-{model_config.model}-seed{train_config.seed}"
+
+
+def _resumed_configs(state: dict, model: str, given: dict):
+    """A resumed run keeps its settings; only --steps and --device may change."""
+    model_config = from_dict(ModelConfig, state["model_config"])
+    train_config = from_dict(TrainConfig, state["train_config"])
+    saved = {**dataclasses.asdict(model_config), **dataclasses.asdict(train_config)}
+    changed = [
+        k
+        for k, v in {**given, "model": model}.items()
+        if k not in RESUMABLE and saved[k] != (tuple(v) if isinstance(v, list) else v)
+    ]
+    if changed:
+        raise DataError(
+            "a resumed run keeps its settings; these differ from the checkpoint's: "
+            + ", ".join(f"--{k.replace('_', '-')} (was {saved[k]})" for k in changed)
+        )
+    overrides = {k: v for k, v in given.items() if k in RESUMABLE}
+    return model_config, dataclasses.replace(train_config, **overrides)
+
+
+def _load_alignment(config: TrainConfig, state: dict | None) -> Alignment:
+    path = config.alignment or default_family()[0]
+    alignment = Alignment.from_file(
+        path, config.theta, config.alphabet, config.focus, config.device
+    )
+    if (
+        state is not None
+        and alignment_metadata(alignment)["sha256"] != state["alignment"]["sha256"]
+    ):
+        raise DataError(f"{path} has changed since the checkpoint was written; cannot resume")
+    return alignment
+
+
+def _fit_independent(alignment, model_config, train_config, out: Path) -> int:
+    """The site-independent baseline, saved as a checkpoint that ``predict`` reads the same way."""
+    started = time.perf_counter()
+    model = SiteIndependentModel.fit(alignment)
+    metadata = alignment_metadata(alignment)
+    save_checkpoint(
+        out / "model.pt",
+        {
+            "model_config": to_dict(model_config),
+            "train_config": to_dict(train_config),
+            "alignment": metadata,
+            "state_dict": {"log_frequencies": torch.as_tensor(model.log_frequencies)},
+        },
+    )
+    write_history({}, out / "history.csv")
+    _write_config(out, model_config, train_config, metadata)
+    print(f"fitted the site-independent model in {time.perf_counter() - started:.2f} s")
+    print(f"wrote {out / 'model.pt'}, {out / 'config.json'}")
+    return 0
+
+
+def _write_config(out: Path, model_config, train_config, metadata: dict) -> None:
+    summary = {k: v for k, v in metadata.items() if k not in ("positions", "focus_sequence")}
+    document = {
+        "model": to_dict(model_config),
+        "train": to_dict(train_config),
+        "alignment": summary,
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.json").write_text(json.dumps(document, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

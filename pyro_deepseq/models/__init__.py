@@ -1,0 +1,5 @@
+"""Model registry: every model a user can name with ``fit --model``."""
+
+from .vanilla import VanillaVAE
+
+MODELS = {"vanilla": VanillaVAE}

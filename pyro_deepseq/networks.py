@@ -1,0 +1,105 @@
+"""Neural-network building blocks shared by the models (plain ``torch.nn``, no Pyro)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pyro
+import torch
+from torch import nn
+
+
+def glorot_(layer: nn.Module, bias: float = 0.1) -> nn.Module:
+    """The original's initialisation: Glorot-normal weights, biases 0.1."""
+    nn.init.xavier_normal_(layer.weight)
+    if getattr(layer, "bias", None) is not None:
+        nn.init.constant_(layer.bias, bias)
+    return layer
+
+
+class SequenceEmbedding(nn.Module):
+    """``one_hot(codes) @ W + b`` computed as a gather-and-sum over integer codes.
+
+    The result equals a dense layer on the flattened one-hot sequence (gaps all-zero) with
+    ``length · letters`` inputs, at 1/letters of the multiply-adds and without building the one-hot.
+
+    Parameters
+    ----------
+    length, letters, out_features : int
+    """
+
+    def __init__(self, length: int, letters: int, out_features: int):
+        super().__init__()
+        self.letters = letters
+        self.gap_index = length * letters
+        self.bag = nn.EmbeddingBag(
+            self.gap_index + 1, out_features, mode="sum", padding_idx=self.gap_index
+        )
+        self.bias = nn.Parameter(torch.full((out_features,), 0.1))
+        std = (2.0 / (length * letters + out_features)) ** 0.5  # Glorot for the dense equivalent
+        with torch.no_grad():
+            self.bag.weight.normal_(0.0, std)
+            self.bag.weight[self.gap_index] = 0.0
+        self.register_buffer("offsets", torch.arange(length) * letters, persistent=False)
+
+    def forward(self, codes: torch.Tensor) -> torch.Tensor:
+        """(..., L) long codes → (..., out_features)."""
+        index = torch.where(codes < self.letters, codes + self.offsets, self.gap_index)
+        flat = self.bag(index.reshape(-1, index.shape[-1]))
+        return (flat + self.bias).reshape(*codes.shape[:-1], -1)
+
+
+def mlp(sizes: Sequence[int], last_activation: nn.Module | None = None) -> nn.Sequential:
+    """Dense layers ``sizes[0] → … → sizes[-1]``, ReLU between them, ``last_activation`` after."""
+    layers: list[nn.Module] = []
+    for i, (inputs, outputs) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+        layers.append(glorot_(nn.Linear(inputs, outputs)))
+        last = i == len(sizes) - 2
+        if not last:
+            layers.append(nn.ReLU())
+        elif last_activation is not None:
+            layers.append(last_activation)
+    return nn.Sequential(*layers)
+
+
+class Encoder(nn.Module):
+    """Amortised Gaussian encoder q(z | x): codes → hidden layers (ReLU) → (loc, scale).
+
+    The log-scale head's bias starts at −5 (the original's), so early training is nearly
+    deterministic in z.
+    """
+
+    def __init__(self, length: int, letters: int, hidden: Sequence[int], latent_dim: int):
+        super().__init__()
+        if not hidden:
+            raise ValueError("the encoder needs at least one hidden layer")
+        self.embed = SequenceEmbedding(length, letters, hidden[0])
+        self.body = mlp(hidden, nn.ReLU()) if len(hidden) > 1 else nn.Identity()
+        self.loc = glorot_(nn.Linear(hidden[-1], latent_dim))
+        self.log_scale = glorot_(nn.Linear(hidden[-1], latent_dim), bias=-5.0)
+
+    def forward(self, codes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        hidden = self.body(torch.relu(self.embed(codes)))
+        return self.loc(hidden), self.log_scale(hidden).exp()
+
+
+class Decoder(nn.Module):
+    """Dense decoder p(x | z): z → hidden layers (ReLU, the last sigmoid) → logits (…, L, K)."""
+
+    def __init__(self, length: int, letters: int, hidden: Sequence[int], latent_dim: int):
+        super().__init__()
+        self.shape = (length, letters)
+        self.hidden = mlp([latent_dim, *hidden], nn.Sigmoid()) if hidden else nn.Identity()
+        self.out = glorot_(nn.Linear(hidden[-1] if hidden else latent_dim, length * letters))
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.out(self.hidden(z)).reshape(*z.shape[:-1], *self.shape)
+
+
+def local_params():
+    """Pyro settings under which PyroModules keep their parameters to themselves.
+
+    Models are built and run inside it, so nothing lands in Pyro's global parameter store and two
+    models in one session (a notebook, a test run) cannot share parameters by name.
+    """
+    return pyro.settings.context(module_local_params=True)

@@ -1,0 +1,174 @@
+"""``python -m pyro_deepseq.predict``: score variants with a trained model.
+
+Writes a CSV with ``mutant`` and ``prediction`` (Δ, higher = fitter; plus the measured column when
+the table has one) for every scoreable row, prints Spearman ρ and the unscoreable rows by reason,
+and writes those rows to ``<out>_unscoreable.csv``. ``--singles`` scores every single substitution
+at every focus position. Existing files are never overwritten without ``--force``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyro
+from scipy.stats import spearmanr
+
+from .alignment import ALPHABETS, Alignment
+from .checkpoint import Focus, file_sha256, load_checkpoint
+from .cli import run
+from .config import ModelConfig, from_dict
+from .devices import resolve_device
+from .errors import DataError
+from .independent import SiteIndependentModel
+from .models import MODELS
+from .mutations import WILD_TYPE_MISMATCH, MutationSet
+from .scoring import delta_elbo
+from .synthetic import default_family
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m pyro_deepseq.predict", description=__doc__)
+    parser.add_argument("--checkpoint", type=Path, required=True, help="DIR/model.pt (or DIR)")
+    parser.add_argument("--mutations", type=Path, help="DMS table (.csv, .tsv, .xlsx)")
+    parser.add_argument("--mutant-column", default="mutant")
+    parser.add_argument("--score-column", help="measured fitness column (default DMS_score)")
+    parser.add_argument("--singles", action="store_true", help="score every single substitution")
+    parser.add_argument(
+        "--site-independent",
+        action="store_true",
+        help="score with the site-independent model of the checkpoint's alignment",
+    )
+    parser.add_argument("--samples", type=int, default=500, help="ELBO samples per sequence")
+    parser.add_argument("--batch-size", type=int, default=256, help="variants per batch")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    parser.add_argument("--out", type=Path, help="output CSV (default: next to the checkpoint)")
+    parser.add_argument("--force", action="store_true", help="overwrite existing outputs")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run(_predict, argv)
+
+
+def _predict(argv: Sequence[str] | None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.samples < 1 or args.batch_size < 1:
+        raise DataError("--samples and --batch-size must be at least 1")
+    started = time.perf_counter()
+    state = load_checkpoint(args.checkpoint)
+    focus = Focus.from_metadata(state["alignment"])
+    mutations = _variants(args, state, focus)
+    out = args.out or _default_out(args)
+    side = out.with_name(f"{out.stem}_unscoreable.csv")
+    for path in (out, side):
+        if path.exists() and not args.force:
+            raise DataError(f"{path} exists; pass --force to overwrite it")
+    predictions = _score(args, state, focus, mutations)
+    table = pd.DataFrame({"mutant": mutations.scoreable["mutant"], "prediction": predictions})
+    if mutations.score_column is not None:
+        table[mutations.score_column] = mutations.scoreable["score"].to_numpy()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out, index=False)
+    if len(mutations.unscoreable):
+        mutations.unscoreable.to_csv(side, index=False)
+    _report(mutations, predictions, out, side, time.perf_counter() - started)
+    return 0
+
+
+def _variants(args, state: dict, focus: Focus) -> MutationSet:
+    if args.singles:
+        return MutationSet.all_singles(focus)
+    table = args.mutations
+    if table is None:
+        a2m, dms = default_family()
+        if state["alignment"]["sha256"] != file_sha256(a2m):
+            raise DataError(
+                "give --mutations TABLE or --singles (this model was not trained on "
+                "the embedded synthetic family, whose table is the default)"
+            )
+        table = dms
+    mutations = MutationSet.from_table(table, focus, args.mutant_column, args.score_column)
+    mismatched = mutations.counts_by_reason().get(WILD_TYPE_MISMATCH, 0)
+    if mismatched > mutations.num_scoreable:
+        raise DataError(
+            f"{table}: {mismatched:,} mutants name a wild-type letter other than the focus "
+            f"sequence's ({focus.focus_name}), more than the {mutations.num_scoreable:,} that "
+            "match; is this table for another protein or numbering?"
+        )
+    return mutations
+
+
+def _default_out(args) -> Path:
+    folder = args.checkpoint if args.checkpoint.is_dir() else args.checkpoint.parent
+    name = "singles" if args.singles else "predictions"
+    suffix = "_site_independent" if args.site_independent else ""
+    return folder / f"{name}{suffix}.csv"
+
+
+def _score(args, state: dict, focus: Focus, mutations: MutationSet) -> np.ndarray:
+    model_config = from_dict(ModelConfig, state["model_config"])
+    if args.site_independent:
+        model = SiteIndependentModel.fit(_training_alignment(state))
+        return model.delta(mutations.codes, focus.focus_codes)
+    if model_config.model == "independent":
+        model = SiteIndependentModel(state["state_dict"]["log_frequencies"].numpy())
+        return model.delta(mutations.codes, focus.focus_codes)
+    device = resolve_device(args.device)
+    vae = MODELS[model_config.model](
+        len(focus.positions), len(focus.alphabet), **model_config.arguments()
+    )
+    vae.load_state_dict(state["state_dict"])
+    vae.to(device).eval()
+    pyro.set_rng_seed(args.seed)
+    return delta_elbo(
+        vae,
+        mutations.codes,
+        focus.focus_codes,
+        len(focus.alphabet),
+        args.samples,
+        args.batch_size,
+        device,
+    )
+
+
+def _training_alignment(state: dict) -> Alignment:
+    """The checkpoint's alignment, re-read from its path and checked against its hash."""
+    metadata = state["alignment"]
+    path = metadata["path"]
+    if path is None or not Path(path).is_file() or file_sha256(path) != metadata["sha256"]:
+        raise DataError(
+            f"the checkpoint's alignment {path} is missing or has changed; "
+            "the site-independent model needs it"
+        )
+    return Alignment.from_file(
+        path, metadata["theta"], _alphabet_name(metadata["alphabet"]), metadata["focus"]
+    )
+
+
+def _alphabet_name(letters: str) -> str:
+    return next(name for name, value in ALPHABETS.items() if value == letters)
+
+
+def _report(mutations: MutationSet, predictions, out: Path, side: Path, seconds: float) -> None:
+    print(
+        f"scored {mutations.num_scoreable:,} of {mutations.num_mutants:,} variants "
+        f"in {seconds:.1f} s; wrote {out}"
+    )
+    if mutations.score_column is not None and mutations.num_scoreable > 1:
+        rho = spearmanr(predictions, mutations.scoreable["score"]).statistic
+        print(f"Spearman ρ = {rho:.4f} against {mutations.score_column!r}")
+    for reason, count in mutations.counts_by_reason().items():
+        print(f"unscoreable: {count:,} {reason}")
+    if len(mutations.unscoreable):
+        print(f"unscoreable rows written to {side}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,248 @@
+"""The training loop shared by every model: stochastic variational inference with Adam.
+
+Each step draws a minibatch (:mod:`pyro_deepseq.objective` scales it), evaluates
+``TraceMeanField_ELBO().differentiable_loss`` of the model/guide pair (analytic KL terms) and takes
+an Adam step over the modules' own parameters. Parameters stay local to the modules
+(``module_local_params``), so nothing is left in Pyro's global parameter store and two models in one
+notebook cannot collide; the optimizer is a plain ``torch.optim.Adam`` whose state goes into the
+checkpoint.
+
+Checkpoints hold parameters, optimizer state, random-number state, the history and the configs, so
+that a resumed run takes exactly the steps an uninterrupted one would have.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import torch
+from pyro.infer import TraceMeanField_ELBO
+from tqdm.auto import tqdm
+
+from .alignment import Alignment
+from .checkpoint import alignment_metadata, save_checkpoint
+from .config import ModelConfig, TrainConfig, to_dict
+from .devices import resolve_device
+from .networks import local_params
+from .objective import Minibatch, MinibatchSampler, elbo_terms
+from .schedules import kl_weight, learning_rate
+
+HISTORY_COLUMNS = (
+    "step",
+    "loss",
+    "reconstruction",
+    "kl_latent",
+    "kl_global",
+    "elbo",
+    "heldout_elbo",
+    "kl_weight",
+    "lr",
+    "seconds",
+)
+
+
+@dataclass
+class Progress:
+    """What changes as training goes on; all of it is saved in checkpoints."""
+
+    step: int = 0
+    seconds: float = 0.0
+    history: dict = field(default_factory=lambda: {c: [] for c in HISTORY_COLUMNS})
+    best_heldout: float = -float("inf")
+    evaluations_since_best: int = 0
+    stopped_early: bool = False
+
+
+class Trainer:
+    """Trains one model on one alignment and writes its checkpoint.
+
+    Parameters
+    ----------
+    vae : torch.nn.Module
+        Has ``.model`` and ``.guide`` (Pyro callables taking a :class:`Minibatch`).
+    alignment : Alignment
+    model_config, train_config : ModelConfig, TrainConfig
+    checkpoint_path : str or Path
+        Where ``model.pt`` goes (written every ``checkpoint_every`` steps, at the end, on Ctrl-C).
+    """
+
+    def __init__(
+        self,
+        vae,
+        alignment: Alignment,
+        model_config: ModelConfig,
+        train_config: TrainConfig,
+        checkpoint_path: Path,
+    ):
+        self.config, self.model_config = train_config, model_config
+        self.device = resolve_device(train_config.device)
+        self.vae = vae.to(self.device)
+        self.alignment, self.checkpoint_path = alignment, Path(checkpoint_path)
+        self.metadata = alignment_metadata(alignment)
+        self.optimizer = torch.optim.Adam(self.vae.parameters(), lr=train_config.lr, fused=True)
+        self.loss_fn = TraceMeanField_ELBO().differentiable_loss
+        self.progress = Progress()
+        codes = torch.as_tensor(alignment.codes, device=self.device)
+        weights = torch.as_tensor(alignment.weights, dtype=torch.float32, device=self.device)
+        train_rows, self.heldout_rows = _split(len(codes), train_config, self.device)
+        letters = len(alignment.alphabet)
+        self.sampler = MinibatchSampler(
+            codes, weights, train_rows, letters, train_config.batch_size, train_config.sampling
+        )
+        self.heldout = _heldout_batch(codes, weights, self.heldout_rows, letters)
+        self.best_state = None
+
+    def restore(self, state: dict) -> None:
+        """Continue from a checkpoint's parameters, optimizer, random state and history."""
+        self.vae.load_state_dict(state["state_dict"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        torch.set_rng_state(state["rng"]["torch"])
+        if self.device.type == "cuda" and state["rng"]["cuda"] is not None:
+            torch.cuda.set_rng_state(state["rng"]["cuda"], self.device)
+        self.progress = Progress(**state["progress"])
+        self.best_state = state.get("best_state_dict")
+
+    def run(self, show_progress: bool = True) -> Progress:
+        """Train up to ``config.steps`` (or early stopping); Ctrl-C saves a checkpoint first."""
+        with local_params():
+            bar = tqdm(
+                total=self.config.steps,
+                initial=self.progress.step,
+                unit="step",
+                disable=not show_progress,
+                dynamic_ncols=True,
+            )
+            try:
+                self._loop(bar)
+            except KeyboardInterrupt:
+                self.save()
+                raise
+            finally:
+                bar.close()
+            if self.best_state is not None:
+                self.vae.load_state_dict(self.best_state)
+            self.save()
+        return self.progress
+
+    def _loop(self, bar) -> None:
+        config, progress = self.config, self.progress
+        losses, started = [], time.perf_counter() - progress.seconds
+        while progress.step < config.steps and not progress.stopped_early:
+            step = progress.step
+            lr = learning_rate(step, config.lr, config.steps, config.lr_schedule)
+            for group in self.optimizer.param_groups:
+                group["lr"] = lr
+            batch = self.sampler.draw().annealed(kl_weight(step, config.kl_warmup, config.kl_cycle))
+            self.optimizer.zero_grad(set_to_none=True)
+            loss = self.loss_fn(self.vae.model, self.vae.guide, batch)
+            loss.backward()
+            self.optimizer.step()
+            losses.append(loss.detach())
+            progress.step += 1
+            progress.seconds = time.perf_counter() - started
+            if progress.step % config.log_every == 0 or progress.step == config.steps:
+                self._log(batch, torch.stack(losses).mean().item(), lr, bar)
+                losses = []
+            if progress.step % config.checkpoint_every == 0:
+                self.save()
+
+    def _log(self, batch: Minibatch, loss: float, lr: float, bar) -> None:
+        progress = self.progress
+        with torch.no_grad():
+            terms = elbo_terms(self.vae.model, self.vae.guide, batch)
+            due = self.heldout is not None and progress.step % self.config.eval_every == 0
+            heldout = self._evaluate() if due else float("nan")
+        row = dict(
+            terms,
+            step=progress.step,
+            loss=loss,
+            heldout_elbo=heldout,
+            kl_weight=batch.kl_weight,
+            lr=lr,
+            seconds=round(progress.seconds, 3),
+        )
+        for column in HISTORY_COLUMNS:
+            progress.history[column].append(float(row[column]))
+        rate = progress.step * self.config.batch_size / max(progress.seconds, 1e-9)
+        bar.set_postfix(loss=f"{loss:.2f}", seq_per_s=f"{rate:.0f}", refresh=False)
+        bar.update(progress.step - bar.n)
+
+    def _evaluate(self) -> float:
+        """Weighted mean ELBO of the held-out sequences; tracks the best for early stopping."""
+        progress = self.progress
+        value = elbo_terms(self.vae.model, self.vae.guide, self.heldout)["elbo"]
+        if value > progress.best_heldout:
+            progress.best_heldout, progress.evaluations_since_best = value, 0
+            self.best_state = {k: v.detach().clone() for k, v in self.vae.state_dict().items()}
+        else:
+            progress.evaluations_since_best += 1
+            progress.stopped_early = progress.evaluations_since_best >= self.config.patience
+        return value
+
+    def save(self) -> None:
+        progress = self.progress
+        save_checkpoint(
+            self.checkpoint_path,
+            {
+                "model_config": to_dict(self.model_config),
+                "train_config": to_dict(self.config),
+                "alignment": self.metadata,
+                "state_dict": self.vae.state_dict(),
+                "optimizer": self.optimizer.state_dict(),
+                "rng": {
+                    "torch": torch.get_rng_state(),
+                    "cuda": torch.cuda.get_rng_state(self.device)
+                    if self.device.type == "cuda"
+                    else None,
+                },
+                "progress": {
+                    "step": progress.step,
+                    "seconds": progress.seconds,
+                    "history": progress.history,
+                    "best_heldout": progress.best_heldout,
+                    "evaluations_since_best": progress.evaluations_since_best,
+                    "stopped_early": progress.stopped_early,
+                },
+                "best_state_dict": self.best_state,
+            },
+        )
+        write_history(progress.history, self.checkpoint_path.with_name("history.csv"))
+
+
+def write_history(history: dict, path: Path) -> None:
+    """One row per logged step, one column per loss term (see :data:`HISTORY_COLUMNS`)."""
+    table = pd.DataFrame(history, columns=list(HISTORY_COLUMNS))
+    table["step"] = table["step"].astype(int)
+    temporary = path.with_name(f".{path.name}.tmp")
+    table.to_csv(temporary, index=False)
+    temporary.replace(path)
+
+
+def _split(size: int, config: TrainConfig, device) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Training rows and held-out rows, chosen by the run's seed (not the global generator)."""
+    rows = torch.arange(size, device=device)
+    if config.holdout <= 0:
+        return rows, None
+    generator = torch.Generator().manual_seed(config.seed)
+    order = torch.randperm(size, generator=generator).to(device)
+    count = max(1, int(round(config.holdout * size)))
+    return order[count:].sort().values, order[:count].sort().values
+
+
+def _heldout_batch(codes, weights, rows, letters) -> Minibatch | None:
+    """All held-out sequences as one batch whose terms are their weighted mean (per Neff)."""
+    if rows is None:
+        return None
+    held = weights[rows]
+    scale = held / held.sum()
+    return Minibatch(
+        codes[rows].long(),
+        letters,
+        torch.arange(len(rows), device=rows.device),
+        len(rows),
+        scale,
+        1.0 / float(held.sum()),
+    )

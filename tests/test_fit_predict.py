@@ -1,0 +1,177 @@
+"""The fit and predict commands end to end on the embedded synthetic family (tiny networks)."""
+
+import dataclasses
+import json
+
+import pandas as pd
+import pyro
+import pytest
+import torch
+
+from pyro_deepseq import fit, predict
+from pyro_deepseq.alignment import Alignment
+from pyro_deepseq.checkpoint import load_checkpoint
+from pyro_deepseq.config import ModelConfig, TrainConfig
+from pyro_deepseq.models import VanillaVAE
+from pyro_deepseq.synthetic import default_family
+from pyro_deepseq.training import Trainer
+
+from .conftest import BLAT_DMS, needs_shared
+
+TINY = [
+    "--latent-dim",
+    "4",
+    "--encoder-hidden",
+    "64",
+    "--decoder-hidden",
+    "16",
+    "64",
+    "--batch-size",
+    "64",
+    "--quiet",
+]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """One tiny run shared by the tests that only read it."""
+    out = tmp_path_factory.mktemp("runs") / "tiny"
+    assert fit.main(["--steps", "200", "--log-every", "20", "--out", str(out), *TINY]) == 0
+    return out
+
+
+def test_fit_writes_checkpoint_history_and_config(trained):
+    state = load_checkpoint(trained / "model.pt")
+    assert state["progress"]["step"] == 200
+    assert state["alignment"]["focus"] == "SYNTH/1-60"
+    assert state["model_config"]["encoder_hidden"] == [64]
+    history = pd.read_csv(trained / "history.csv")
+    assert history["step"].tolist() == list(range(20, 201, 20))
+    assert {"loss", "reconstruction", "kl_latent", "lr", "seconds"} <= set(history.columns)
+    assert history["loss"].iloc[-1] < history["loss"].iloc[0]
+    config = json.loads((trained / "config.json").read_text())
+    assert config["train"]["steps"] == 200 and config["model"]["latent_dim"] == 4
+
+
+def test_predict_scores_the_synthetic_table_by_default(trained, capsys):
+    assert predict.main(["--checkpoint", str(trained / "model.pt"), "--samples", "20"]) == 0
+    out = capsys.readouterr().out
+    table = pd.read_csv(trained / "predictions.csv")
+    assert list(table.columns) == ["mutant", "prediction", "DMS_score"]
+    assert len(table) == 2140
+    rho = table["prediction"].corr(table["DMS_score"], method="spearman")
+    assert f"Spearman ρ = {rho:.4f}" in out
+    assert rho > 0.3  # 200 tiny steps; measured 0.6
+    assert predict.main(["--checkpoint", str(trained), "--samples", "2"]) == 1
+    assert "predictions.csv exists; pass --force" in capsys.readouterr().err
+    assert predict.main(["--checkpoint", str(trained), "--samples", "2", "--force"]) == 0
+
+
+def test_predict_singles_covers_every_substitution(trained):
+    out = trained / "all_singles.csv"
+    assert (
+        predict.main(
+            ["--checkpoint", str(trained), "--singles", "--samples", "2", "--out", str(out)]
+        )
+        == 0
+    )
+    table = pd.read_csv(out)
+    assert len(table) == 60 * 19 and list(table.columns) == ["mutant", "prediction"]
+
+
+@needs_shared
+def test_a_table_of_another_protein_is_refused(trained, capsys):
+    code = predict.main(
+        [
+            "--checkpoint",
+            str(trained),
+            "--mutations",
+            str(BLAT_DMS),
+            "--score-column",
+            "2500",
+            "--out",
+            str(trained / "blat.csv"),
+        ]
+    )
+    assert code == 1
+    assert "error:" in capsys.readouterr().err
+    assert not (trained / "blat.csv").exists()
+
+
+def test_existing_run_is_never_overwritten_and_resume_keeps_settings(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert fit.main(["--steps", "20", "--out", str(out), *TINY]) == 0
+    assert fit.main(["--steps", "20", "--out", str(out), *TINY]) == 1
+    assert "pass --resume" in capsys.readouterr().err
+    assert fit.main(["--resume", "--out", str(out), "--lr", "0.5", "--quiet"]) == 1
+    assert "--lr (was 0.001)" in capsys.readouterr().err
+    assert fit.main(["--resume", "--out", str(out), "--steps", "40", "--quiet"]) == 0
+    assert load_checkpoint(out)["progress"]["step"] == 40
+    assert fit.main(["--resume", "--out", str(tmp_path / "nothing"), "--quiet"]) == 1
+
+
+def test_ctrl_c_saves_a_checkpoint_that_resumes(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "run"
+    original = Trainer._log
+
+    def interrupt_at_step_20(self, *args):
+        original(self, *args)
+        if self.progress.step == 20:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(Trainer, "_log", interrupt_at_step_20)
+    assert fit.main(["--steps", "60", "--log-every", "10", "--out", str(out), *TINY]) == 130
+    assert "interrupted at step 20" in capsys.readouterr().err
+    assert load_checkpoint(out)["progress"]["step"] == 20
+    monkeypatch.setattr(Trainer, "_log", original)
+    assert fit.main(["--resume", "--out", str(out), "--quiet"]) == 0
+    assert load_checkpoint(out)["progress"]["step"] == 60
+
+
+def test_resume_equals_an_uninterrupted_run(tmp_path):
+    alignment = Alignment.from_file(default_family()[0])
+    model_config = ModelConfig(latent_dim=3, encoder_hidden=(32,), decoder_hidden=(8, 32))
+    train_config = TrainConfig(steps=30, batch_size=16, log_every=5, checkpoint_every=15)
+
+    def new_trainer(path, steps):
+        pyro.set_rng_seed(train_config.seed)
+        vae = VanillaVAE(60, 20, **model_config.arguments())
+        config = dataclasses.replace(train_config, steps=steps)
+        return Trainer(vae, alignment, model_config, config, path)
+
+    straight = new_trainer(tmp_path / "a" / "model.pt", 30)
+    straight.run(show_progress=False)
+    new_trainer(tmp_path / "b" / "model.pt", 15).run(show_progress=False)  # then "interrupted"
+    second = new_trainer(tmp_path / "b" / "model.pt", 30)
+    second.restore(load_checkpoint(tmp_path / "b" / "model.pt"))
+    second.run(show_progress=False)
+    for (name, a), b in zip(
+        straight.vae.state_dict().items(), second.vae.state_dict().values(), strict=True
+    ):
+        assert torch.equal(a, b), name
+    assert straight.progress.history["loss"] == second.progress.history["loss"]
+
+
+def test_site_independent_through_the_same_commands(tmp_path, capsys):
+    out = tmp_path / "independent"
+    assert fit.main(["--model", "independent", "--out", str(out)]) == 0
+    assert predict.main(["--checkpoint", str(out)]) == 0
+    table = pd.read_csv(out / "predictions.csv")
+    rho = table["prediction"].corr(table["DMS_score"], method="spearman")
+    assert rho > 0.5
+    assert f"Spearman ρ = {rho:.4f}" in capsys.readouterr().out
+
+
+def test_site_independent_flag_scores_a_vae_checkpoints_alignment(trained):
+    assert predict.main(["--checkpoint", str(trained), "--site-independent"]) == 0
+    table = pd.read_csv(trained / "predictions_site_independent.csv")
+    assert len(table) == 2140
+
+
+def test_bad_settings_are_user_errors(tmp_path, capsys):
+    assert fit.main(["--steps", "0", "--out", str(tmp_path / "r"), "--quiet"]) == 1
+    assert "steps must be at least 1" in capsys.readouterr().err
+    assert fit.main(["--alignment", str(tmp_path / "missing.a2m"), "--quiet"]) == 1
+    assert "alignment file not found" in capsys.readouterr().err
+    assert predict.main(["--checkpoint", str(tmp_path / "none.pt")]) == 1
+    assert "checkpoint not found" in capsys.readouterr().err
