@@ -1,8 +1,8 @@
 """Vanilla VAE on BLAT: ρ against column 2500 as training goes on, throughput, scoring time.
 
-Writes experiments/results/vanilla_blat.json. Usage:
+Writes experiments/results/vanilla_blat_<sampling>.json. Usage:
     python experiments/vanilla_blat.py [--seeds 0 1] [--evaluate-at 1000 2000 3000] [--samples 200]
-        [--sampling uniform|weighted] [--out FILE]
+        [--sampling weighted|uniform] [--no-singles] [--out FILE]
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ def run_seed(alignment, mutations, seed, evaluate_at, samples, sampling, work: P
         rows.append(
             {
                 "seed": seed,
+                "sampling": sampling,
                 "steps": steps,
                 "rho": round(float(rho), 4),
                 "train_seconds": round(trainer.progress.seconds, 1),
@@ -79,37 +80,28 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--evaluate-at", type=int, nargs="+", default=[500, 1000, 2000, 3000])
     parser.add_argument("--samples", type=int, default=200)
-    parser.add_argument("--sampling", choices=["uniform", "weighted"], default="uniform")
+    parser.add_argument("--sampling", choices=["weighted", "uniform"], default="weighted")
     parser.add_argument("--no-singles", action="store_true", help="skip timing all singles")
     parser.add_argument("--work", type=Path, default=ROOT / "runs" / "vanilla_blat")
-    parser.add_argument("--out", type=Path, default=ROOT / "experiments/results/vanilla_blat.json")
+    parser.add_argument(
+        "--out", type=Path, help="default experiments/results/vanilla_blat_<sampling>.json"
+    )
     args = parser.parse_args()
+    out = args.out or ROOT / f"experiments/results/vanilla_blat_{args.sampling}.json"
     alignment = Alignment.from_file(BLAT)
     mutations = MutationSet.from_table(DMS, alignment, score_column="2500")
     baseline = SiteIndependentModel.fit(alignment).delta(mutations.codes, alignment.focus_codes)
-    results = {
-        "site_independent_rho": round(
-            float(spearmanr(baseline, mutations.scoreable["score"]).statistic), 4
-        ),
-        "runs": [],
-    }
+    rho = spearmanr(baseline, mutations.scoreable["score"]).statistic
+    results = {"site_independent_rho": round(float(rho), 4), "runs": []}
     for seed in args.seeds:
         vae, rows = run_seed(
             alignment, mutations, seed, args.evaluate_at, args.samples, args.sampling, args.work
         )
         results["runs"] += rows
-    singles = MutationSet.all_singles(alignment)
-    started = time.perf_counter()
-    delta_elbo(vae, singles.codes, alignment.focus_codes, 20, samples=500)
-    seconds = time.perf_counter() - started
-    results["singles_scoring"] = {
-        "variants": singles.num_scoreable,
-        "samples": 500,
-        "seconds": round(seconds, 1),
-        "variant_samples_per_second": round(singles.num_scoreable * 500 / seconds),
-    }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    if not args.no_singles:
+        results["singles_scoring"] = time_singles(vae, alignment)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results))
     return 0
 

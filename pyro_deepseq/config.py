@@ -38,7 +38,7 @@ class TrainConfig:
     batch_size: int = 100
     lr: float = 1e-3
     lr_schedule: str = "constant"  # or "cosine" (to 0 at the last step)
-    sampling: str = "uniform"  # or "weighted" (the original's)
+    sampling: str = "weighted"  # the original's: rows drawn ∝ weight; or "uniform"
     kl_warmup: int = 0  # steps of the linear warm-up of β from 0 to 1
     kl_cycle: int = 0  # > 0: restart the warm-up every kl_cycle steps (cyclic annealing)
     holdout: float = 0.0  # fraction of sequences held out for early stopping

@@ -37,7 +37,7 @@ HELP = {
     "batch_size": "sequences per minibatch",
     "lr": "Adam learning rate",
     "lr_schedule": "constant or cosine",
-    "sampling": "uniform (each row scaled by its weight) or weighted (rows drawn ∝ weight)",
+    "sampling": "weighted (rows drawn ∝ weight, the original's) or uniform (rows scaled by weight)",
     "kl_warmup": "steps of linear KL warm-up (0: none)",
     "kl_cycle": "restart the warm-up every N steps (0: never)",
     "holdout": "fraction of sequences held out for early stopping (0: none)",

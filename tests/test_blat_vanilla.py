@@ -1,4 +1,4 @@
-"""End to end on real data: a briefly trained vanilla VAE beats the site-independent floor on BLAT."""
+"""End to end on real data: a briefly trained vanilla VAE beats the site-independent floor."""
 
 import pandas as pd
 from scipy.stats import spearmanr
@@ -14,13 +14,28 @@ from .conftest import BLAT, BLAT_DMS, needs_shared
 def test_vanilla_vae_beats_the_site_independent_model_on_blat(tmp_path, blat):
     out = tmp_path / "blat"
     assert fit.main(["--alignment", str(BLAT), "--steps", "500", "--out", str(out), "--quiet"]) == 0
-    assert predict.main(["--checkpoint", str(out), "--mutations", str(BLAT_DMS),
-                         "--score-column", "2500", "--samples", "50"]) == 0
+    assert (
+        predict.main(
+            [
+                "--checkpoint",
+                str(out),
+                "--mutations",
+                str(BLAT_DMS),
+                "--score-column",
+                "2500",
+                "--samples",
+                "50",
+            ]
+        )
+        == 0
+    )
     table = pd.read_csv(out / "predictions.csv")
     assert len(table) == 4807
     rho = spearmanr(table["prediction"], table["2500"]).statistic
     mutations = MutationSet.from_table(BLAT_DMS, blat, score_column="2500")
-    floor = spearmanr(SiteIndependentModel.fit(blat).delta(mutations.codes, blat.focus_codes),
-                      mutations.scoreable["score"]).statistic
+    floor = spearmanr(
+        SiteIndependentModel.fit(blat).delta(mutations.codes, blat.focus_codes),
+        mutations.scoreable["score"],
+    ).statistic
     assert rho > floor  # 0.601
-    assert rho > 0.64  # measured FLOOR_PLACEHOLDER
+    assert rho > 0.67  # measured 0.692 (seed 0, 500 steps, weighted sampling, 50 samples)
