@@ -1,4 +1,4 @@
-"""Neural-network building blocks shared by the models (plain ``torch.nn``, no Pyro)."""
+"""Neural-network building blocks shared by the models, and the Pyro setting they run under."""
 
 from __future__ import annotations
 

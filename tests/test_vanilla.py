@@ -1,15 +1,23 @@
 """The vanilla VAE and the shared objective: shapes, scaling, annealing, unbiased minibatches."""
 
 import pyro
+import pyro.distributions as dist
 import pyro.poutine as poutine
 import pytest
 import torch
+from pyro.distributions.kl import kl_divergence
 from pyro.infer import TraceMeanField_ELBO
 
 from pyro_deepseq.alignment import Alignment
 from pyro_deepseq.models import VanillaVAE
 from pyro_deepseq.networks import SequenceEmbedding, local_params
-from pyro_deepseq.objective import Minibatch, MinibatchSampler, elbo_terms, per_sequence_elbo
+from pyro_deepseq.objective import (
+    Minibatch,
+    MinibatchSampler,
+    elbo_terms,
+    global_sites,
+    per_sequence_elbo,
+)
 
 from .conftest import write
 
@@ -130,3 +138,21 @@ def test_no_global_parameter_store_entries(tiny):
     with local_params():
         TraceMeanField_ELBO().differentiable_loss(vae.model, vae.guide, full_batch(tiny))
     assert list(pyro.get_param_store().keys()) == []
+
+
+def test_global_sites_weigh_one_over_neff(tiny):
+    """A global latent's KL counts once per Neff, against the per-sequence weighted average."""
+    batch = full_batch(tiny)
+
+    def model(batch):
+        with global_sites(batch):
+            pyro.sample("theta", dist.Normal(0.0, 1.0))
+
+    def guide(batch):
+        with global_sites(batch):
+            pyro.sample("theta", dist.Normal(0.3, 0.5))
+
+    kl = float(kl_divergence(dist.Normal(0.3, 0.5), dist.Normal(0.0, 1.0)))
+    assert elbo_terms(model, guide, batch)["kl_global"] == pytest.approx(kl / tiny.neff)
+    loss = TraceMeanField_ELBO().differentiable_loss(model, guide, batch)
+    assert float(loss) == pytest.approx(kl / tiny.neff)
