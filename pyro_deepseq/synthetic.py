@@ -189,16 +189,8 @@ def _draw(weights: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.minimum((weights < u).sum(axis=0), weights.shape[0] - 1)
 
 
-def _site_weights(
-    fields: np.ndarray,
-    couplings: np.ndarray,
-    partners: list[np.ndarray],
-    x: np.ndarray,
-    i: int,
-    skip: int = -1,
-) -> np.ndarray:
+def _site_weights(logits: np.ndarray) -> np.ndarray:
     """``exp`` of :func:`_conditional_logits`, scaled so the largest weight per chain is 1."""
-    logits = _conditional_logits(fields, couplings, partners, x, i, skip)
     return np.exp(logits - logits.max(axis=0))
 
 
@@ -229,12 +221,12 @@ def _gibbs(
     x = rng.integers(q, size=(length, num_chains))
     for _ in range(num_sweeps):
         for (i, j), joint in zip(pairs, pair_weights, strict=True):
-            w_i = _site_weights(fields, couplings, partners, x, i, skip=j)
-            w_j = _site_weights(fields, couplings, partners, x, j, skip=i)
+            w_i = _site_weights(_conditional_logits(fields, couplings, partners, x, i, skip=j))
+            w_j = _site_weights(_conditional_logits(fields, couplings, partners, x, j, skip=i))
             x[i] = _draw(w_i * np.einsum("ab,bn->an", joint, w_j), rng)
             x[j] = _draw(joint.take(x[i], axis=0).T * w_j, rng)
     for i in lonely:
-        x[i] = _draw(_site_weights(fields, couplings, partners, x, i), rng)
+        x[i] = _draw(_site_weights(_conditional_logits(fields, couplings, partners, x, i)), rng)
     return x.T
 
 
