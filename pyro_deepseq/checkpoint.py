@@ -8,7 +8,6 @@ optimizer and random-number states), written atomically and always read with
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import numpy as np
 import torch
 
 from .errors import DataError
+from .files import atomic_write
 
 FORMAT = 1
 
@@ -63,11 +63,9 @@ def file_sha256(path: str | Path) -> str:
 
 
 def save_checkpoint(path: Path, state: dict) -> None:
-    """Write ``state`` to ``path`` through a temporary file and a rename (never half a file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    torch.save({"format": FORMAT, **state}, temporary)
-    os.replace(temporary, path)
+    """Write ``state`` to ``path`` atomically (a cut-off write leaves the previous checkpoint)."""
+    with atomic_write(path) as temporary:
+        torch.save({"format": FORMAT, **state}, temporary)
 
 
 def load_checkpoint(path: str | Path) -> dict:

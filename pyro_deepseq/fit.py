@@ -19,10 +19,11 @@ import pyro
 import torch
 
 from .alignment import ALPHABETS, Alignment
-from .checkpoint import alignment_metadata, load_checkpoint, save_checkpoint
+from .checkpoint import alignment_metadata, file_sha256, load_checkpoint, save_checkpoint
 from .cli import run
 from .config import ModelConfig, TrainConfig, from_dict, to_dict
 from .errors import DataError
+from .files import atomic_write
 from .independent import SiteIndependentModel
 from .models import MODELS
 from .synthetic import default_family
@@ -159,10 +160,7 @@ def _load_alignment(config: TrainConfig, state: dict | None) -> Alignment:
     alignment = Alignment.from_file(
         path, config.theta, config.alphabet, config.focus, config.device
     )
-    if (
-        state is not None
-        and alignment_metadata(alignment)["sha256"] != state["alignment"]["sha256"]
-    ):
+    if state is not None and file_sha256(path) != state["alignment"]["sha256"]:
         raise DataError(f"{path} has changed since the checkpoint was written; cannot resume")
     return alignment
 
@@ -195,8 +193,8 @@ def _write_config(out: Path, model_config, train_config, metadata: dict) -> None
         "train": to_dict(train_config),
         "alignment": summary,
     }
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "config.json").write_text(json.dumps(document, indent=2) + "\n")
+    with atomic_write(out / "config.json") as temporary:
+        temporary.write_text(json.dumps(document, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from scipy.stats import spearmanr
 from .alignment import ALPHABETS, Alignment
 from .cli import run
 from .errors import DataError
+from .files import atomic_write
 from .independent import SiteIndependentModel
 from .mutations import MutationSet
 
@@ -88,12 +89,14 @@ def _mutation_report(alignment: Alignment, args: argparse.Namespace) -> dict:
 
 
 def _save_weights(alignment: Alignment, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix == ".npy":
-        np.save(path, alignment.weights)
-    else:
-        table = pd.DataFrame({"header": alignment.headers, "weight": alignment.weights})
-        table.to_csv(path, index=False, sep="\t" if path.suffix in (".tsv", ".tab") else ",")
+    with atomic_write(path) as temporary:
+        if path.suffix == ".npy":
+            with open(temporary, "wb") as handle:
+                np.save(handle, alignment.weights)
+        else:
+            table = pd.DataFrame({"header": alignment.headers, "weight": alignment.weights})
+            sep = "\t" if path.suffix in (".tsv", ".tab") else ","
+            table.to_csv(temporary, index=False, sep=sep)
 
 
 def _format(report: dict, alignment: Alignment) -> str:

@@ -31,6 +31,7 @@ import pandas as pd
 from .cache import cache_dir
 from .cli import run
 from .errors import DataError
+from .files import atomic_write
 
 ALPHABET = "ACDEFGHIKLMNPQRSTVWY"
 FOCUS_NAME = "SYNTH"
@@ -459,16 +460,14 @@ def generate_family(
     )
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` through a temporary file and a rename, so readers never see half a file.
+def _write_text(path: Path, text: str) -> None:
+    """Atomically, with ``\n`` line ends so the bytes are the same on every OS.
 
     Two processes filling the cache at once each write their own temporary file; the last rename
-    wins and both results are identical. ``\n`` line ends keep the bytes the same on every OS.
+    wins and both results are identical.
     """
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(temporary, "w", encoding="ascii", newline="\n") as handle:
-        handle.write(text)
-    os.replace(temporary, path)
+    with atomic_write(path) as temporary:
+        temporary.write_text(text, encoding="ascii", newline="\n")
 
 
 def write_family(
@@ -497,10 +496,8 @@ def write_family(
     family = generate_family(seed=seed)
     out_dir.mkdir(parents=True, exist_ok=True)
     records = (f">{h}\n{s}\n" for h, s in zip(family.headers, family.sequences, strict=True))
-    _write_atomically(a2m_path, "".join(records))
-    _write_atomically(
-        dms_path, family.dms.to_csv(index=False, float_format="%.6f", lineterminator="\n")
-    )
+    _write_text(a2m_path, "".join(records))
+    _write_text(dms_path, family.dms.to_csv(index=False, float_format="%.6f", lineterminator="\n"))
     return a2m_path, dms_path
 
 

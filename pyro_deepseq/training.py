@@ -26,6 +26,7 @@ from .alignment import Alignment
 from .checkpoint import alignment_metadata, save_checkpoint
 from .config import ModelConfig, TrainConfig, to_dict
 from .devices import resolve_device
+from .files import atomic_write
 from .networks import local_params
 from .objective import Minibatch, MinibatchSampler, elbo_terms
 from .schedules import kl_weight, learning_rate
@@ -216,9 +217,8 @@ def write_history(history: dict, path: Path) -> None:
     """One row per logged step, one column per loss term (see :data:`HISTORY_COLUMNS`)."""
     table = pd.DataFrame(history, columns=list(HISTORY_COLUMNS))
     table["step"] = table["step"].astype(int)
-    temporary = path.with_name(f".{path.name}.tmp")
-    table.to_csv(temporary, index=False)
-    temporary.replace(path)
+    with atomic_write(path) as temporary:
+        table.to_csv(temporary, index=False)
 
 
 def _split(size: int, config: TrainConfig, device) -> tuple[torch.Tensor, torch.Tensor | None]:

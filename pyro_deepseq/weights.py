@@ -11,13 +11,13 @@ symmetric), and never hold an N × N matrix or the whole one-hot alignment in me
 from __future__ import annotations
 
 import hashlib
-import os
 
 import numpy as np
 import torch
 
 from .cache import cache_dir
 from .devices import resolve_device
+from .files import atomic_write
 
 #: Bump when the weight definition changes, so cached weights are recomputed.
 WEIGHTS_VERSION = 1
@@ -147,7 +147,6 @@ def cached_sequence_weights(
     if path.exists():
         return np.load(path)
     weights = sequence_weights(codes, num_letters, theta, device)
-    temporary = path.with_suffix(f".{os.getpid()}.tmp.npy")
-    np.save(temporary, weights)
-    os.replace(temporary, path)
+    with atomic_write(path) as temporary, open(temporary, "wb") as handle:
+        np.save(handle, weights)
     return weights

@@ -175,3 +175,24 @@ def test_bad_settings_are_user_errors(tmp_path, capsys):
     assert "alignment file not found" in capsys.readouterr().err
     assert predict.main(["--checkpoint", str(tmp_path / "none.pt")]) == 1
     assert "checkpoint not found" in capsys.readouterr().err
+
+
+def test_resume_refuses_an_alignment_that_changed(tmp_path, capsys):
+    alignment = tmp_path / "family.a2m"
+    alignment.write_text(">P/1-4\nACDE\n>s1\nACDF\n>s2\nWCDE\n")
+    out = tmp_path / "run"
+    assert fit.main(["--alignment", str(alignment), "--steps", "5", "--out", str(out), *TINY]) == 0
+    alignment.write_text(">P/1-4\nACDE\n>s1\nACDF\n>s2\nWCDY\n")
+    args = [
+        "--alignment",
+        str(alignment),
+        "--resume",
+        "--steps",
+        "10",
+        "--out",
+        str(out),
+        "--quiet",
+    ]
+    assert fit.main(args) == 1
+    assert "has changed since the checkpoint was written" in capsys.readouterr().err
+    assert load_checkpoint(out)["progress"]["step"] == 5
