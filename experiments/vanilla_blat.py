@@ -20,7 +20,7 @@ from scipy.stats import spearmanr
 from pyro_deepseq.alignment import Alignment
 from pyro_deepseq.config import ModelConfig, TrainConfig
 from pyro_deepseq.independent import SiteIndependentModel
-from pyro_deepseq.models import VanillaVAE
+from pyro_deepseq.models import build_model
 from pyro_deepseq.mutations import MutationSet
 from pyro_deepseq.scoring import delta_elbo
 from pyro_deepseq.training import Trainer
@@ -35,7 +35,7 @@ def run_seed(alignment, mutations, seed, evaluate_at, samples, sampling, work: P
     """Train once, pausing at each step count of ``evaluate_at`` to score the DMS table."""
     model_config = ModelConfig()
     pyro.set_rng_seed(seed)
-    vae = VanillaVAE(alignment.num_positions, 20, **model_config.arguments())
+    vae = build_model(model_config, alignment.num_positions, 20)
     config = TrainConfig(
         steps=max(evaluate_at), seed=seed, sampling=sampling, checkpoint_every=10**9
     )

@@ -16,13 +16,42 @@ from .schedules import LR_SCHEDULES
 
 @dataclass(frozen=True)
 class ModelConfig:
+    """Every model's settings; a model takes those its constructor names (the rest are unused)."""
+
     model: str = "vanilla"
     latent_dim: int = 30
     encoder_hidden: tuple[int, ...] = (1500, 1500)
     decoder_hidden: tuple[int, ...] = (100, 2000)
+    bayesian: bool = True
+    group_sparsity: bool = True
+    repeat: int = 4
+    conv_size: int = 40
+    temperature: bool = True
+    logit_p: float = 0.001
+    prior_sd: float = 4.0
+
+    def __post_init__(self):
+        widths = (self.latent_dim, *self.encoder_hidden, *self.decoder_hidden)
+        checks = [
+            (min(widths) >= 1, "latent size and hidden widths must be at least 1"),
+            (len(self.encoder_hidden) >= 1, "the encoder needs at least one hidden layer"),
+            (len(self.decoder_hidden) >= 1, "the decoder needs at least one hidden layer"),
+            (self.repeat >= 1, f"repeat must be at least 1, got {self.repeat}"),
+            (
+                self.model != "bayesian"
+                or not self.group_sparsity
+                or self.decoder_hidden[-1] % self.repeat == 0,
+                f"the last decoder width ({self.decoder_hidden[-1]}) must be a multiple of "
+                f"repeat ({self.repeat})",
+            ),
+            (self.conv_size >= 0, f"conv size must be 0 (none) or more, got {self.conv_size}"),
+            (0 < self.logit_p < 1, f"logit_p must lie in (0, 1), got {self.logit_p}"),
+            (self.prior_sd > 0, f"prior sd must be positive, got {self.prior_sd}"),
+        ]
+        _check(checks)
 
     def arguments(self) -> dict:
-        """The model constructor's keyword arguments."""
+        """Every setting but the model's name."""
         arguments = dataclasses.asdict(self)
         del arguments["model"]
         return arguments
@@ -68,9 +97,13 @@ class TrainConfig:
                 f"({self.log_every})",
             ),
         ]
-        for ok, message in checks:
-            if not ok:
-                raise DataError(message)
+        _check(checks)
+
+
+def _check(checks) -> None:
+    for ok, message in checks:
+        if not ok:
+            raise DataError(message)
 
 
 def from_dict(cls, values: dict):

@@ -25,7 +25,8 @@ from .config import ModelConfig, TrainConfig, from_dict, to_dict
 from .errors import DataError
 from .files import atomic_write
 from .independent import SiteIndependentModel
-from .models import MODELS
+from .models import MODELS, build_model, options
+from .presets import PRESETS
 from .synthetic import default_family
 from .training import Trainer, write_history
 
@@ -51,13 +52,31 @@ HELP = {
     "latent_dim": "size of the latent space",
     "encoder_hidden": "hidden widths of the encoder",
     "decoder_hidden": "hidden widths of the decoder",
+    "bayesian": "decoder weights as global latent variables (off: point estimates)",
+    "group_sparsity": "sparsity gates over (hidden unit group, position)",
+    "repeat": "hidden units sharing one sparsity gate",
+    "conv_size": "width of the output dictionary over the alphabet (0: none)",
+    "temperature": "a learnt scale of the logits",
+    "logit_p": "prior probability that a sparsity group is on",
+    "prior_sd": "prior sd of the sparsity logits",
 }
 RESUMABLE = {"steps", "device"}  # what a resumed run may change
+DEFAULT_MODEL = "bayesian"
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m pyro_deepseq.fit", description=__doc__)
-    parser.add_argument("--model", choices=[*MODELS, "independent"], default="vanilla")
+    parser.add_argument(
+        "--model",
+        choices=[*MODELS, "independent"],
+        help=f"default {DEFAULT_MODEL}, or the preset's",
+    )
+    parser.add_argument(
+        "--preset",
+        choices=PRESETS,
+        help="paper: the released DeepSequence run (300,000 steps); fast: "
+        f"{PRESETS['fast'][1]['steps']:,} steps to the same accuracy; other flags override it",
+    )
     parser.add_argument("--out", type=Path, help="run folder (default runs/NAME-MODEL-seedS)")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -67,7 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
                 continue
             flag = "--" + field.name.replace("_", "-")
             kind = _kind(field.default)
-            extra = {"nargs": "+", "type": int} if kind is tuple else {"type": kind}
+            if kind is tuple:
+                extra = {"nargs": "+", "type": int}
+            elif kind is bool:
+                extra = {"action": argparse.BooleanOptionalAction}
+            else:
+                extra = {"type": kind}
             default = field.default
             help_text = HELP[field.name] + ("" if default is None else f" (default {default})")
             parser.add_argument(flag, default=argparse.SUPPRESS, help=help_text, **extra)
@@ -85,17 +109,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _fit(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     given = {k: v for k, v in vars(args).items() if k in HELP}
-    model_names = {f.name for f in dataclasses.fields(ModelConfig)}
-    model_given = {k: v for k, v in given.items() if k in model_names}
-    train_given = {k: v for k, v in given.items() if k not in model_names}
-    model_config = from_dict(ModelConfig, {"model": args.model, **model_given})
-    train_config = from_dict(TrainConfig, train_given)
+    model_config, train_config = _configs(args.model, args.preset, given)
     out = args.out or _default_out(train_config, model_config)
     checkpoint = out / "model.pt"
     state = None
     if args.resume:
         state = load_checkpoint(checkpoint)
-        model_config, train_config = _resumed_configs(state, args.model, given)
+        preset_model, preset_train = PRESETS.get(args.preset, ({}, {}))
+        model = args.model or preset_model.get("model")
+        model_config, train_config = _resumed_configs(
+            state, model, {**preset_model, **preset_train, **given}
+        )
     elif checkpoint.exists():
         raise DataError(
             f"{checkpoint} exists: pass --resume to continue it, or choose another --out"
@@ -104,9 +128,7 @@ def _fit(argv: Sequence[str] | None) -> int:
     if model_config.model == "independent":
         return _fit_independent(alignment, model_config, train_config, out)
     pyro.set_rng_seed(train_config.seed)
-    model = MODELS[model_config.model](
-        alignment.num_positions, len(alignment.alphabet), **model_config.arguments()
-    )
+    model = build_model(model_config, alignment.num_positions, len(alignment.alphabet))
     trainer = Trainer(model, alignment, model_config, train_config, checkpoint)
     if state is not None:
         trainer.restore(state)
@@ -131,19 +153,38 @@ def _fit(argv: Sequence[str] | None) -> int:
     return 0
 
 
+def _configs(model: str | None, preset: str | None, given: dict):
+    """The run's settings: defaults, then the preset's, then the flags given."""
+    preset_model, preset_train = PRESETS.get(preset, ({}, {}))
+    model = model or preset_model.get("model", DEFAULT_MODEL)
+    if preset and preset_model["model"] != model:
+        raise DataError(f"--preset {preset} is a preset of --model {preset_model['model']}")
+    model_names = {f.name for f in dataclasses.fields(ModelConfig)}
+    model_given = {k: v for k, v in given.items() if k in model_names}
+    train_given = {k: v for k, v in given.items() if k not in model_names}
+    accepted = options(model) if model in MODELS else set()
+    unused = sorted(set(model_given) - accepted)
+    if unused:
+        flags = ", ".join("--" + name.replace("_", "-") for name in unused)
+        raise DataError(f"{flags}: not a setting of --model {model}")
+    model_config = from_dict(ModelConfig, {**preset_model, "model": model, **model_given})
+    train_config = from_dict(TrainConfig, {**preset_train, **train_given})
+    return model_config, train_config
+
+
 def _default_out(train_config: TrainConfig, model_config: ModelConfig) -> Path:
     name = Path(train_config.alignment).stem if train_config.alignment else "synthetic"
     return Path("runs") / f"{name}-{model_config.model}-seed{train_config.seed}"
 
 
-def _resumed_configs(state: dict, model: str, given: dict):
+def _resumed_configs(state: dict, model: str | None, given: dict):
     """A resumed run keeps its settings; only --steps and --device may change."""
     model_config = from_dict(ModelConfig, state["model_config"])
     train_config = from_dict(TrainConfig, state["train_config"])
     saved = {**dataclasses.asdict(model_config), **dataclasses.asdict(train_config)}
     changed = [
         k
-        for k, v in {**given, "model": model}.items()
+        for k, v in {**given, **({"model": model} if model else {})}.items()
         if k not in RESUMABLE and saved[k] != (tuple(v) if isinstance(v, list) else v)
     ]
     if changed:

@@ -26,7 +26,7 @@ from .config import ModelConfig, from_dict
 from .devices import resolve_device
 from .errors import DataError
 from .independent import SiteIndependentModel
-from .models import MODELS
+from .models import build_model
 from .mutations import WILD_TYPE_MISMATCH, MutationSet
 from .scoring import delta_elbo
 from .synthetic import default_family
@@ -121,9 +121,7 @@ def _score(args, state: dict, focus: Focus, mutations: MutationSet) -> np.ndarra
         model = SiteIndependentModel(state["state_dict"]["log_frequencies"].numpy())
         return model.delta(mutations.codes, focus.focus_codes)
     device = resolve_device(args.device)
-    vae = MODELS[model_config.model](
-        len(focus.positions), len(focus.alphabet), **model_config.arguments()
-    )
+    vae = build_model(model_config, len(focus.positions), len(focus.alphabet))
     vae.load_state_dict(state["state_dict"])
     vae.to(device).eval()
     pyro.set_rng_seed(args.seed)

@@ -2,7 +2,9 @@
 
 The wild type sits in every batch next to the variants it is compared with, so noise shared by a
 batch (the global decoder weights of a Bayesian model, drawn once per sample) cancels in Δ. Samples
-and variants are evaluated together, a pass at a time, as one large batch.
+and variants are evaluated together, a pass at a time, as one large batch. A model with global
+latent variables draws its weights once per sample for a whole batch, so its batches are at least
+``ROWS_PER_PASS`` variants: a weight draw costs as much as scoring thousands of sequences.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .devices import keep_freed_memory
 from .networks import local_params
 from .objective import Minibatch, per_sequence_elbo
 
@@ -42,13 +45,18 @@ def delta_elbo(
     samples : int
         ELBO samples per sequence (fresh local and global latent variables each).
     batch_size : int
-        Variants per batch (the wild type is added to each).
+        Variants per batch (the wild type is added to each); at least ``ROWS_PER_PASS`` for models
+        with global latent variables.
 
     Returns
     -------
     np.ndarray, shape (n,)
     """
     deltas = np.empty(len(variants))
+    if vae.global_latents:
+        batch_size = max(batch_size, ROWS_PER_PASS)
+    if torch.device(device).type == "cpu":
+        keep_freed_memory()
     wild = torch.as_tensor(wild_type, device=device).reshape(1, -1)
     with local_params():
         for start in range(0, len(variants), batch_size):
@@ -61,8 +69,12 @@ def delta_elbo(
 
 def mean_elbo(vae, batch: Minibatch, samples: int) -> torch.Tensor:
     """Mean over ``samples`` single-sample ELBOs of each sequence in ``batch``, shape (B,)."""
-    per_pass = max(1, ROWS_PER_PASS // len(batch.codes))
     total = torch.zeros(len(batch.codes), device=batch.codes.device)
+    if vae.global_latents:  # one weight draw per sample, no samples plate
+        for _ in range(samples):
+            total += per_sequence_elbo(vae.model, vae.guide, batch, None)
+        return total / samples
+    per_pass = max(1, ROWS_PER_PASS // len(batch.codes))
     for start in range(0, samples, per_pass):
         count = min(per_pass, samples - start)
         total += per_sequence_elbo(vae.model, vae.guide, batch, count).sum(0)

@@ -1,11 +1,11 @@
 """The training loop shared by every model: stochastic variational inference with Adam.
 
-Each step draws a minibatch (:mod:`pyro_deepseq.objective` scales it), evaluates
-``TraceMeanField_ELBO().differentiable_loss`` of the model/guide pair (analytic KL terms) and takes
-an Adam step over the modules' own parameters. Parameters stay local to the modules
-(``module_local_params``), so nothing is left in Pyro's global parameter store and two models in one
-notebook cannot collide; the optimizer is a plain ``torch.optim.Adam`` whose state goes into the
-checkpoint.
+Each step draws a minibatch (:mod:`pyro_deepseq.objective` scales it), evaluates the mean-field
+negative ELBO of the model/guide pair (:func:`~pyro_deepseq.objective.loss`: analytic KL terms, the
+loss of ``TraceMeanField_ELBO``) and takes an Adam step over the modules' own parameters. Parameters
+stay local to the modules (``module_local_params``), so nothing is left in Pyro's global parameter
+store and two models in one notebook cannot collide; the optimizer is a plain ``torch.optim.Adam``
+whose state goes into the checkpoint.
 
 Checkpoints hold parameters, optimizer state, random-number state, the history and the configs, so
 that a resumed run takes exactly the steps an uninterrupted one would have.
@@ -19,16 +19,15 @@ from pathlib import Path
 
 import pandas as pd
 import torch
-from pyro.infer import TraceMeanField_ELBO
 from tqdm.auto import tqdm
 
 from .alignment import Alignment
 from .checkpoint import alignment_metadata, save_checkpoint
 from .config import ModelConfig, TrainConfig, to_dict
-from .devices import resolve_device
+from .devices import keep_freed_memory, resolve_device
 from .files import atomic_write
 from .networks import local_params
-from .objective import Minibatch, MinibatchSampler, elbo_terms
+from .objective import Minibatch, MinibatchSampler, elbo_terms, loss
 from .schedules import kl_weight, learning_rate
 
 HISTORY_COLUMNS = (
@@ -80,11 +79,12 @@ class Trainer:
     ):
         self.config, self.model_config = train_config, model_config
         self.device = resolve_device(train_config.device)
+        if self.device.type == "cpu":
+            keep_freed_memory()
         self.vae = vae.to(self.device)
         self.alignment, self.checkpoint_path = alignment, Path(checkpoint_path)
         self.metadata = alignment_metadata(alignment)
         self.optimizer = torch.optim.Adam(self.vae.parameters(), lr=train_config.lr, fused=True)
-        self.loss_fn = TraceMeanField_ELBO().differentiable_loss
         self.progress = Progress()
         codes = torch.as_tensor(alignment.codes, device=self.device)
         weights = torch.as_tensor(alignment.weights, dtype=torch.float32, device=self.device)
@@ -138,10 +138,10 @@ class Trainer:
                 group["lr"] = lr
             batch = self.sampler.draw().annealed(kl_weight(step, config.kl_warmup, config.kl_cycle))
             self.optimizer.zero_grad(set_to_none=True)
-            loss = self.loss_fn(self.vae.model, self.vae.guide, batch)
-            loss.backward()
+            value = loss(self.vae.model, self.vae.guide, batch)
+            value.backward()
             self.optimizer.step()
-            losses.append(loss.detach())
+            losses.append(value.detach())
             progress.step += 1
             progress.seconds = time.perf_counter() - started
             if progress.step % config.log_every == 0 or progress.step == config.steps:

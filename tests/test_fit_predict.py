@@ -12,7 +12,7 @@ from pyro_deepseq import fit, predict
 from pyro_deepseq.alignment import Alignment
 from pyro_deepseq.checkpoint import load_checkpoint
 from pyro_deepseq.config import ModelConfig, TrainConfig
-from pyro_deepseq.models import VanillaVAE
+from pyro_deepseq.models import build_model
 from pyro_deepseq.synthetic import default_family
 from pyro_deepseq.training import Trainer
 
@@ -128,14 +128,15 @@ def test_ctrl_c_saves_a_checkpoint_that_resumes(tmp_path, monkeypatch, capsys):
     assert load_checkpoint(out)["progress"]["step"] == 60
 
 
-def test_resume_equals_an_uninterrupted_run(tmp_path):
+@pytest.mark.parametrize("model", ["vanilla", "bayesian"])
+def test_resume_equals_an_uninterrupted_run(tmp_path, model):
     alignment = Alignment.from_file(default_family()[0])
-    model_config = ModelConfig(latent_dim=3, encoder_hidden=(32,), decoder_hidden=(8, 32))
+    model_config = ModelConfig(model, 3, encoder_hidden=(32,), decoder_hidden=(8, 32))
     train_config = TrainConfig(steps=30, batch_size=16, log_every=5, checkpoint_every=15)
 
     def new_trainer(path, steps):
         pyro.set_rng_seed(train_config.seed)
-        vae = VanillaVAE(60, 20, **model_config.arguments())
+        vae = build_model(model_config, 60, 20)
         config = dataclasses.replace(train_config, steps=steps)
         return Trainer(vae, alignment, model_config, config, path)
 
@@ -175,6 +176,43 @@ def test_bad_settings_are_user_errors(tmp_path, capsys):
     assert "alignment file not found" in capsys.readouterr().err
     assert predict.main(["--checkpoint", str(tmp_path / "none.pt")]) == 1
     assert "checkpoint not found" in capsys.readouterr().err
+
+
+def test_model_options_and_presets_are_checked(tmp_path, capsys):
+    out = str(tmp_path / "run")
+    assert fit.main(["--model", "vanilla", "--repeat", "2", "--out", out, "--quiet"]) == 1
+    assert "--repeat: not a setting of --model vanilla" in capsys.readouterr().err
+    assert fit.main(["--preset", "fast", "--model", "vanilla", "--out", out, "--quiet"]) == 1
+    assert "--preset fast is a preset of --model bayesian" in capsys.readouterr().err
+    assert fit.main(["--repeat", "3", "--out", out, *TINY]) == 1  # 64 hidden units
+    assert "must be a multiple of repeat (3)" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
+def test_switches_reach_the_model_and_the_saved_config(tmp_path):
+    out = tmp_path / "run"
+    switches = ["--no-group-sparsity", "--conv-size", "0", "--no-temperature", "--no-bayesian"]
+    assert fit.main(["--steps", "5", "--out", str(out), *switches, *TINY]) == 0
+    saved = load_checkpoint(out)
+    assert saved["model_config"]["bayesian"] is False
+    assert saved["model_config"]["conv_size"] == 0
+    names = set(saved["state_dict"])
+    assert "model.point.out_weight" in names and not any("sparsity" in n for n in names)
+    assert saved["state_dict"]["model.point.out_weight"].shape == (64, 60 * 20)
+    assert predict.main(["--checkpoint", str(out), "--samples", "2"]) == 0
+
+
+def test_paper_preset_is_the_released_run(tmp_path):
+    model_config, train_config = fit._configs(None, "paper", {"steps": 7})
+    assert model_config == ModelConfig("bayesian")  # run_svi.py's architecture: the defaults
+    assert (model_config.repeat, model_config.conv_size, model_config.logit_p) == (4, 40, 0.001)
+    assert (train_config.batch_size, train_config.sampling, train_config.steps) == (
+        100,
+        "weighted",
+        7,
+    )
+    assert train_config.lr == pytest.approx(3.162e-4, rel=1e-3)
+    assert fit._configs(None, "paper", {})[1].steps == 300_000
 
 
 def test_resume_refuses_an_alignment_that_changed(tmp_path, capsys):

@@ -10,7 +10,7 @@ from pyro_deepseq import training
 from pyro_deepseq.alignment import Alignment
 from pyro_deepseq.config import ModelConfig, TrainConfig, from_dict, to_dict
 from pyro_deepseq.errors import DataError
-from pyro_deepseq.models import VanillaVAE
+from pyro_deepseq.models import build_model
 from pyro_deepseq.schedules import kl_weight, learning_rate
 from pyro_deepseq.synthetic import default_family
 
@@ -64,7 +64,7 @@ def _trainer(tmp_path, **settings):
     model_config = ModelConfig(latent_dim=2, encoder_hidden=(16,), decoder_hidden=(16,))
     config = TrainConfig(batch_size=16, log_every=10, **settings)
     pyro.set_rng_seed(0)
-    vae = VanillaVAE(60, 20, **model_config.arguments())
+    vae = build_model(model_config, 60, 20)
     return training.Trainer(vae, alignment, model_config, config, tmp_path / "model.pt")
 
 

@@ -55,6 +55,8 @@ class VanillaVAE(nn.Module):
         Hidden widths, any depth (the original: 1500-1500 and 100-2000).
     """
 
+    global_latents = False  # no weights drawn per sample
+
     def __init__(
         self,
         length: int,

@@ -1,0 +1,129 @@
+"""DeepSequence's Bayesian VAE on BLAT (column 2500) or DHFR (column score): ρ as training goes on.
+
+Trains one model per seed, pausing at each step count of ``--evaluate-at`` to score the DMS table
+with ``--samples`` ELBO samples (``--final-samples`` at the last one), and writes ρ, steps, wall
+time, device and seed to a JSON file after every evaluation (a long run keeps what it measured).
+
+    python experiments/bayesian_reproduction.py --dataset blat --preset fast --seeds 0 1 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import pyro
+import torch
+from scipy.stats import spearmanr
+
+from pyro_deepseq.alignment import Alignment
+from pyro_deepseq.config import ModelConfig, TrainConfig
+from pyro_deepseq.files import atomic_write
+from pyro_deepseq.independent import SiteIndependentModel
+from pyro_deepseq.models import build_model
+from pyro_deepseq.mutations import MutationSet
+from pyro_deepseq.presets import PRESETS
+from pyro_deepseq.scoring import delta_elbo
+from pyro_deepseq.training import Trainer
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+DATASETS = {
+    "blat": (
+        DATA / "BLAT_ECOLX_hmmerbit_plmc_n5_m30_f50_t0.2_r24-286_id100_b105.a2m",
+        DATA / "BLAT_ECOLX_Ranganathan2015.csv",
+        "2500",
+    ),
+    "dhfr": (DATA / "DYR_ECOLI" / "DHFR.a2m", DATA / "DYR_ECOLI" / "DHFR_DMS.csv", "score"),
+}
+
+
+def run_seed(alignment, mutations, seed: int, args, results: dict, out: Path) -> None:
+    """Train once, scoring the table at each step count of ``args.evaluate_at``."""
+    model_settings, train_settings = PRESETS[args.preset]
+    model_config = ModelConfig(**model_settings)
+    overrides = {k: v for k, v in (("lr", args.lr), ("batch_size", args.batch_size)) if v}
+    fixed = {"steps": max(args.evaluate_at), "seed": seed, "checkpoint_every": 10**9}
+    config = TrainConfig(**{**train_settings, **overrides, **fixed, "device": args.device})
+    pyro.set_rng_seed(seed)
+    vae = build_model(model_config, alignment.num_positions, len(alignment.alphabet))
+    trainer = Trainer(vae, alignment, model_config, config, args.work / f"seed{seed}" / "model.pt")
+    for steps in args.evaluate_at:
+        trainer.config = dataclasses.replace(config, steps=steps)
+        trainer.run(show_progress=False)
+        samples = args.final_samples if steps == max(args.evaluate_at) else args.samples
+        started = time.perf_counter()
+        predicted = delta_elbo(
+            vae, mutations.codes, alignment.focus_codes, 20, samples, device=trainer.device
+        )
+        rho = spearmanr(predicted, mutations.scoreable["score"]).statistic
+        history = trainer.progress.history
+        results["runs"].append(
+            {
+                "seed": seed,
+                "steps": steps,
+                "rho": round(float(rho), 4),
+                "samples": samples,
+                "train_seconds": round(trainer.progress.seconds, 1),
+                "sequences_per_second": round(steps * config.batch_size / trainer.progress.seconds),
+                "score_seconds": round(time.perf_counter() - started, 1),
+                "elbo": round(history["elbo"][-1], 2),
+                "kl_global": round(history["kl_global"][-1], 2),
+            }
+        )
+        print(json.dumps(results["runs"][-1]), flush=True)
+        _write(results, out)
+
+
+def _write(results: dict, out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(out) as temporary:
+        temporary.write_text(json.dumps(results, indent=2) + "\n")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", choices=DATASETS, default="blat")
+    parser.add_argument("--preset", choices=PRESETS, default="fast")
+    parser.add_argument("--lr", type=float, help="override the preset's learning rate")
+    parser.add_argument("--batch-size", type=int, help="override the preset's batch size")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--evaluate-at", type=int, nargs="+", default=[2000, 5000, 10000])
+    parser.add_argument("--samples", type=int, default=50, help="ELBO samples before the last")
+    parser.add_argument("--final-samples", type=int, default=500)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--work", type=Path, default=ROOT / "runs" / "bayesian_reproduction")
+    parser.add_argument("--out", type=Path, help="default experiments/results/<dataset>_<preset>")
+    args = parser.parse_args()
+    name = f"{args.dataset}_{args.preset}"
+    out = args.out or ROOT / "experiments" / "results" / f"{name}.json"
+    a2m, table, column = DATASETS[args.dataset]
+    alignment = Alignment.from_file(a2m)
+    mutations = MutationSet.from_table(table, alignment, score_column=column)
+    baseline = SiteIndependentModel.fit(alignment).delta(mutations.codes, alignment.focus_codes)
+    results = {
+        "dataset": args.dataset,
+        "score_column": column,
+        "scoreable": mutations.num_scoreable,
+        "preset": args.preset,
+        "overrides": {"lr": args.lr, "batch_size": args.batch_size},
+        "device": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu",
+        "cpu": platform.processor() or platform.machine(),
+        "threads": torch.get_num_threads(),
+        "site_independent_rho": round(
+            float(spearmanr(baseline, mutations.scoreable["score"]).statistic), 4
+        ),
+        "runs": [],
+    }
+    for seed in args.seeds:
+        run_seed(alignment, mutations, seed, args, results, out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,19 @@
+"""Named settings: the released DeepSequence run, and a faster schedule that reaches its accuracy.
+
+Each preset is a pair (model settings, training settings) for :class:`~pyro_deepseq.config.
+ModelConfig` and :class:`~pyro_deepseq.config.TrainConfig`; flags given next to a preset win.
+"""
+
+from __future__ import annotations
+
+import math
+
+#: The original's Adam never advanced its step counter, so its bias correction stayed at
+#: √(1 − β2) / (1 − β1): its updates were those of a standard Adam at this learning rate.
+PAPER_LR = 1e-3 * math.sqrt(1 - 0.999) / (1 - 0.9)
+
+PRESETS = {
+    # run_svi.py: the architecture and initialisation are the model's defaults.
+    "paper": ({"model": "bayesian"}, {"steps": 300_000, "batch_size": 100, "lr": PAPER_LR}),
+    "fast": ({"model": "bayesian"}, {"steps": 10_000, "batch_size": 100, "lr": 1e-3}),
+}
