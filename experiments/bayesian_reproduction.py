@@ -22,6 +22,7 @@ import torch
 from scipy.stats import spearmanr
 
 from pyro_deepseq.alignment import Alignment
+from pyro_deepseq.checkpoint import load_checkpoint
 from pyro_deepseq.config import ModelConfig, TrainConfig
 from pyro_deepseq.files import atomic_write
 from pyro_deepseq.independent import SiteIndependentModel
@@ -39,21 +40,39 @@ DATASETS = {
         DATA / "BLAT_ECOLX_Ranganathan2015.csv",
         "2500",
     ),
-    "dhfr": (DATA / "DYR_ECOLI" / "DHFR.a2m", DATA / "DYR_ECOLI" / "DHFR_DMS.csv", "score"),
+    "dhfr": (
+        DATA / "DYR_ECOLI" / "DHFR.a2m",
+        DATA / "DYR_ECOLI" / "DYR_ECOLI_Thompson_plusLon_2019.csv",
+        "score",
+    ),
 }
 
 
 def run_seed(alignment, mutations, seed: int, args, results: dict, out: Path) -> None:
-    """Train once, scoring the table at each step count of ``args.evaluate_at``."""
+    """Train once, scoring the table at each step count of ``args.evaluate_at``.
+
+    With ``--resume``, training continues from the seed's checkpoint in ``--work``, and step counts
+    it has already passed are skipped.
+    """
     model_settings, train_settings = PRESETS[args.preset]
     model_config = ModelConfig(**model_settings)
     overrides = {k: v for k, v in (("lr", args.lr), ("batch_size", args.batch_size)) if v}
-    fixed = {"steps": max(args.evaluate_at), "seed": seed, "checkpoint_every": 10**9}
+    fixed = {
+        "alignment": str(DATASETS[args.dataset][0]),
+        "steps": max(args.evaluate_at),
+        "seed": seed,
+        "checkpoint_every": 10**9,
+    }
     config = TrainConfig(**{**train_settings, **overrides, **fixed, "device": args.device})
     pyro.set_rng_seed(seed)
     vae = build_model(model_config, alignment.num_positions, len(alignment.alphabet))
-    trainer = Trainer(vae, alignment, model_config, config, args.work / f"seed{seed}" / "model.pt")
+    checkpoint = args.work / f"seed{seed}" / "model.pt"
+    trainer = Trainer(vae, alignment, model_config, config, checkpoint)
+    if args.resume:
+        trainer.restore(load_checkpoint(checkpoint))
     for steps in args.evaluate_at:
+        if steps <= trainer.progress.step:
+            continue
         trainer.config = dataclasses.replace(config, steps=steps)
         trainer.run(show_progress=False)
         samples = args.final_samples if steps == max(args.evaluate_at) else args.samples
@@ -97,11 +116,15 @@ def main() -> int:
     parser.add_argument("--samples", type=int, default=50, help="ELBO samples before the last")
     parser.add_argument("--final-samples", type=int, default=500)
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--work", type=Path, default=ROOT / "runs" / "bayesian_reproduction")
+    parser.add_argument("--resume", action="store_true", help="continue the checkpoints in --work")
+    parser.add_argument(
+        "--work", type=Path, help="default runs/bayesian_reproduction/<dataset>_<preset>"
+    )
     parser.add_argument("--out", type=Path, help="default experiments/results/<dataset>_<preset>")
     args = parser.parse_args()
     name = f"{args.dataset}_{args.preset}"
     out = args.out or ROOT / "experiments" / "results" / f"{name}.json"
+    args.work = args.work or ROOT / "runs" / "bayesian_reproduction" / name
     a2m, table, column = DATASETS[args.dataset]
     alignment = Alignment.from_file(a2m)
     mutations = MutationSet.from_table(table, alignment, score_column=column)
@@ -120,6 +143,8 @@ def main() -> int:
         ),
         "runs": [],
     }
+    if args.resume and out.exists():  # keep what the interrupted run measured
+        results["runs"] = json.loads(out.read_text())["runs"]
     for seed in args.seeds:
         run_seed(alignment, mutations, seed, args, results, out)
     return 0

@@ -13,7 +13,8 @@ from .conftest import BLAT, BLAT_DMS, needs_shared
 @needs_shared
 def test_vanilla_vae_beats_the_site_independent_model_on_blat(tmp_path, blat):
     out = tmp_path / "blat"
-    assert fit.main(["--alignment", str(BLAT), "--steps", "500", "--out", str(out), "--quiet"]) == 0
+    args = ["--model", "vanilla", "--alignment", str(BLAT), "--steps", "500", "--out", str(out)]
+    assert fit.main([*args, "--quiet"]) == 0
     assert (
         predict.main(
             [

@@ -31,7 +31,7 @@ def test_readme_main_job_runs_on_the_embedded_default(tmp_path):
         argv = [sys.executable, *command.split()[1:]]
         done = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
-    predictions = pd.read_csv(tmp_path / "runs" / "synthetic-vanilla-seed0" / "predictions.csv")
+    predictions = pd.read_csv(tmp_path / "runs" / "synthetic-bayesian-seed0" / "predictions.csv")
     assert len(predictions) == 2140
     rho = predictions["prediction"].corr(predictions["DMS_score"], method="spearman")
     assert rho > 0.84  # measured 0.867; the site-independent model gets 0.818
