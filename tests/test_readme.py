@@ -34,5 +34,5 @@ def test_readme_main_job_runs_on_the_embedded_default(tmp_path):
     predictions = pd.read_csv(tmp_path / "runs" / "synthetic-bayesian-seed0" / "predictions.csv")
     assert len(predictions) == 2140
     rho = predictions["prediction"].corr(predictions["DMS_score"], method="spearman")
-    assert rho > 0.84  # measured 0.867; the site-independent model gets 0.818
+    assert rho > 0.84  # Bayesian VAE measured 0.864 (vanilla 0.867); site-independent 0.818
     assert "Spearman ρ" in done.stdout
