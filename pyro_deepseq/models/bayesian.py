@@ -19,7 +19,6 @@ import math
 from dataclasses import dataclass
 
 import pyro
-import pyro.distributions as dist
 import torch
 from pyro.nn import PyroModule
 from torch import nn
@@ -27,7 +26,8 @@ from torch.nn import functional
 
 from ..meanfield import IsotropicNormal, MeanFieldNormal
 from ..networks import Encoder, local_params
-from ..objective import Minibatch, annealed, global_sites, sequence_plate
+from ..objective import Minibatch, global_sites
+from .sites import encode, generate
 
 #: The variational log σ every global latent variable starts at (the original's).
 INITIAL_LOG_SCALE = -5.0
@@ -156,12 +156,7 @@ class BayesianModel(PyroModule):
                 }
         else:
             w = {name: self.point[_key(name)] for name in self.decoder.weights}
-        prior = torch.zeros(self.latent_dim, device=device)
-        with sequence_plate(batch):
-            with annealed(batch):
-                z = pyro.sample("z", dist.Normal(prior, 1.0).to_event(1))
-            likelihood = dist.Categorical(logits=self.decoder(z, w)).mask(batch.observed)
-            pyro.sample("x", likelihood.to_event(1), obs=batch.targets)
+        generate(batch, self.latent_dim, lambda z: self.decoder(z, w))
 
 
 class BayesianGuide(PyroModule):
@@ -183,10 +178,7 @@ class BayesianGuide(PyroModule):
             for name in self.names:
                 key = _key(name)
                 pyro.sample(name, MeanFieldNormal(self.loc[key], self.log_scale[key]))
-        with sequence_plate(batch):
-            loc, scale = self.encoder(batch.codes)
-            with annealed(batch):
-                pyro.sample("z", dist.Normal(loc, scale).to_event(1))
+        encode(batch, self.encoder)
 
 
 class BayesianVAE(nn.Module):

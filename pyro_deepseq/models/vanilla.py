@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import pyro
-import pyro.distributions as dist
-import torch
 from pyro.nn import PyroModule
 from torch import nn
 
 from ..networks import Decoder, Encoder, local_params
-from ..objective import Minibatch, annealed, sequence_plate
+from ..objective import Minibatch
+from .sites import encode, generate
 
 
 class VanillaModel(PyroModule):
@@ -21,12 +19,7 @@ class VanillaModel(PyroModule):
         self.decoder = Decoder(length, letters, hidden, latent_dim)
 
     def forward(self, batch: Minibatch) -> None:
-        prior = torch.zeros(self.latent_dim, device=batch.codes.device)
-        with sequence_plate(batch):
-            with annealed(batch):
-                z = pyro.sample("z", dist.Normal(prior, 1.0).to_event(1))
-            likelihood = dist.Categorical(logits=self.decoder(z)).mask(batch.observed)
-            pyro.sample("x", likelihood.to_event(1), obs=batch.targets)
+        generate(batch, self.latent_dim, self.decoder)
 
 
 class VanillaGuide(PyroModule):
@@ -37,10 +30,7 @@ class VanillaGuide(PyroModule):
         self.encoder = Encoder(length, letters, hidden, latent_dim)
 
     def forward(self, batch: Minibatch) -> None:
-        with sequence_plate(batch):
-            loc, scale = self.encoder(batch.codes)
-            with annealed(batch):
-                pyro.sample("z", dist.Normal(loc, scale).to_event(1))
+        encode(batch, self.encoder)
 
 
 class VanillaVAE(nn.Module):
