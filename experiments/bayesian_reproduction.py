@@ -10,7 +10,6 @@ time, device and seed to a JSON file after every evaluation (a long run keeps wh
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import platform
 import sys
@@ -19,33 +18,16 @@ from pathlib import Path
 
 import pyro
 import torch
-from scipy.stats import spearmanr
+from benchmarks import DATASETS, ROOT, load, site_independent_rho, spearman
 
-from pyro_deepseq.alignment import Alignment
 from pyro_deepseq.checkpoint import load_checkpoint
 from pyro_deepseq.config import ModelConfig, TrainConfig
 from pyro_deepseq.files import atomic_write
-from pyro_deepseq.independent import SiteIndependentModel
 from pyro_deepseq.models import build_model
-from pyro_deepseq.mutations import MutationSet
 from pyro_deepseq.presets import PRESETS
+from pyro_deepseq.schedules import LR_SCHEDULES
 from pyro_deepseq.scoring import delta_elbo
 from pyro_deepseq.training import Trainer
-
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data"
-DATASETS = {
-    "blat": (
-        DATA / "BLAT_ECOLX_hmmerbit_plmc_n5_m30_f50_t0.2_r24-286_id100_b105.a2m",
-        DATA / "BLAT_ECOLX_Ranganathan2015.csv",
-        "2500",
-    ),
-    "dhfr": (
-        DATA / "DYR_ECOLI" / "DHFR.a2m",
-        DATA / "DYR_ECOLI" / "DYR_ECOLI_Thompson_plusLon_2019.csv",
-        "score",
-    ),
-}
 
 
 def run_seed(alignment, mutations, seed: int, args, results: dict, out: Path) -> None:
@@ -56,7 +38,7 @@ def run_seed(alignment, mutations, seed: int, args, results: dict, out: Path) ->
     """
     model_settings, train_settings = PRESETS[args.preset]
     model_config = ModelConfig(**model_settings)
-    overrides = {k: v for k, v in (("lr", args.lr), ("batch_size", args.batch_size)) if v}
+    overrides = {k: v for k, v in _overrides(args).items() if v}
     fixed = {
         "alignment": str(DATASETS[args.dataset][0]),
         "steps": max(args.evaluate_at),
@@ -73,20 +55,18 @@ def run_seed(alignment, mutations, seed: int, args, results: dict, out: Path) ->
     for steps in args.evaluate_at:
         if steps <= trainer.progress.step:
             continue
-        trainer.config = dataclasses.replace(config, steps=steps)
-        trainer.run(show_progress=False)
+        trainer.run(show_progress=False, until=steps)
         samples = args.final_samples if steps == max(args.evaluate_at) else args.samples
         started = time.perf_counter()
         predicted = delta_elbo(
             vae, mutations.codes, alignment.focus_codes, 20, samples, device=trainer.device
         )
-        rho = spearmanr(predicted, mutations.scoreable["score"]).statistic
         history = trainer.progress.history
         results["runs"].append(
             {
                 "seed": seed,
                 "steps": steps,
-                "rho": round(float(rho), 4),
+                "rho": spearman(predicted, mutations),
                 "samples": samples,
                 "train_seconds": round(trainer.progress.seconds, 1),
                 "sequences_per_second": round(steps * config.batch_size / trainer.progress.seconds),
@@ -97,6 +77,10 @@ def run_seed(alignment, mutations, seed: int, args, results: dict, out: Path) ->
         )
         print(json.dumps(results["runs"][-1]), flush=True)
         _write(results, out)
+
+
+def _overrides(args) -> dict:
+    return {"lr": args.lr, "batch_size": args.batch_size, "lr_schedule": args.lr_schedule}
 
 
 def _write(results: dict, out: Path) -> None:
@@ -111,6 +95,7 @@ def main() -> int:
     parser.add_argument("--preset", choices=PRESETS, default="fast")
     parser.add_argument("--lr", type=float, help="override the preset's learning rate")
     parser.add_argument("--batch-size", type=int, help="override the preset's batch size")
+    parser.add_argument("--lr-schedule", choices=LR_SCHEDULES, help="override the preset's")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--evaluate-at", type=int, nargs="+", default=[2000, 5000, 10000])
     parser.add_argument("--samples", type=int, default=50, help="ELBO samples before the last")
@@ -125,22 +110,17 @@ def main() -> int:
     name = f"{args.dataset}_{args.preset}"
     out = args.out or ROOT / "experiments" / "results" / f"{name}.json"
     args.work = args.work or ROOT / "runs" / "bayesian_reproduction" / name
-    a2m, table, column = DATASETS[args.dataset]
-    alignment = Alignment.from_file(a2m)
-    mutations = MutationSet.from_table(table, alignment, score_column=column)
-    baseline = SiteIndependentModel.fit(alignment).delta(mutations.codes, alignment.focus_codes)
+    alignment, mutations = load(args.dataset)
     results = {
         "dataset": args.dataset,
-        "score_column": column,
+        "score_column": DATASETS[args.dataset][2],
         "scoreable": mutations.num_scoreable,
         "preset": args.preset,
-        "overrides": {"lr": args.lr, "batch_size": args.batch_size},
+        "overrides": _overrides(args),
         "device": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu",
         "cpu": platform.processor() or platform.machine(),
         "threads": torch.get_num_threads(),
-        "site_independent_rho": round(
-            float(spearmanr(baseline, mutations.scoreable["score"]).statistic), 4
-        ),
+        "site_independent_rho": site_independent_rho(alignment, mutations),
         "runs": [],
     }
     if args.resume and out.exists():  # keep what the interrupted run measured

@@ -8,27 +8,19 @@ Writes experiments/results/vanilla_blat_<sampling>.json. Usage:
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 import time
 from pathlib import Path
 
 import pyro
-from scipy.stats import spearmanr
+from benchmarks import ROOT, load, site_independent_rho, spearman
 
-from pyro_deepseq.alignment import Alignment
 from pyro_deepseq.config import ModelConfig, TrainConfig
-from pyro_deepseq.independent import SiteIndependentModel
 from pyro_deepseq.models import build_model
 from pyro_deepseq.mutations import MutationSet
 from pyro_deepseq.scoring import delta_elbo
 from pyro_deepseq.training import Trainer
-
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data"
-BLAT = DATA / "BLAT_ECOLX_hmmerbit_plmc_n5_m30_f50_t0.2_r24-286_id100_b105.a2m"
-DMS = DATA / "BLAT_ECOLX_Ranganathan2015.csv"
 
 
 def run_seed(alignment, mutations, seed, evaluate_at, samples, sampling, work: Path):
@@ -42,17 +34,15 @@ def run_seed(alignment, mutations, seed, evaluate_at, samples, sampling, work: P
     trainer = Trainer(vae, alignment, model_config, config, work / f"seed{seed}" / "model.pt")
     rows = []
     for steps in evaluate_at:
-        trainer.config = dataclasses.replace(config, steps=steps)
-        trainer.run(show_progress=False)
+        trainer.run(show_progress=False, until=steps)
         started = time.perf_counter()
         predicted = delta_elbo(vae, mutations.codes, alignment.focus_codes, 20, samples)
-        rho = spearmanr(predicted, mutations.scoreable["score"]).statistic
         rows.append(
             {
                 "seed": seed,
                 "sampling": sampling,
                 "steps": steps,
-                "rho": round(float(rho), 4),
+                "rho": spearman(predicted, mutations),
                 "train_seconds": round(trainer.progress.seconds, 1),
                 "score_seconds": round(time.perf_counter() - started, 1),
             }
@@ -88,11 +78,8 @@ def main() -> int:
     )
     args = parser.parse_args()
     out = args.out or ROOT / f"experiments/results/vanilla_blat_{args.sampling}.json"
-    alignment = Alignment.from_file(BLAT)
-    mutations = MutationSet.from_table(DMS, alignment, score_column="2500")
-    baseline = SiteIndependentModel.fit(alignment).delta(mutations.codes, alignment.focus_codes)
-    rho = spearmanr(baseline, mutations.scoreable["score"]).statistic
-    results = {"site_independent_rho": round(float(rho), 4), "runs": []}
+    alignment, mutations = load("blat")
+    results = {"site_independent_rho": site_independent_rho(alignment, mutations), "runs": []}
     for seed in args.seeds:
         vae, rows = run_seed(
             alignment, mutations, seed, args.evaluate_at, args.samples, args.sampling, args.work

@@ -10,6 +10,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from .errors import DataError
+from .models.ladder import DECODERS
 from .objective import SAMPLING_SCHEMES
 from .schedules import LR_SCHEDULES
 
@@ -29,24 +30,28 @@ class ModelConfig:
     temperature: bool = True
     logit_p: float = 0.001
     prior_sd: float = 4.0
+    ladder_dims: tuple[int, ...] = (16,)
+    ladder_hidden: int = 256
+    decoder: str = "sparse"
 
     def __post_init__(self):
-        widths = (self.latent_dim, *self.encoder_hidden, *self.decoder_hidden)
+        widths = (self.latent_dim, *self.encoder_hidden, *self.decoder_hidden, *self.ladder_dims)
+        sparse = self.model == "bayesian" or (self.model == "ladder" and self.decoder == "sparse")
         checks = [
             (min(widths) >= 1, "latent size and hidden widths must be at least 1"),
             (len(self.encoder_hidden) >= 1, "the encoder needs at least one hidden layer"),
             (len(self.decoder_hidden) >= 1, "the decoder needs at least one hidden layer"),
             (self.repeat >= 1, f"repeat must be at least 1, got {self.repeat}"),
             (
-                self.model != "bayesian"
-                or not self.group_sparsity
-                or self.decoder_hidden[-1] % self.repeat == 0,
+                not sparse or not self.group_sparsity or self.decoder_hidden[-1] % self.repeat == 0,
                 f"the last decoder width ({self.decoder_hidden[-1]}) must be a multiple of "
                 f"repeat ({self.repeat})",
             ),
             (self.conv_size >= 0, f"conv size must be 0 (none) or more, got {self.conv_size}"),
             (0 < self.logit_p < 1, f"logit_p must lie in (0, 1), got {self.logit_p}"),
             (self.prior_sd > 0, f"prior sd must be positive, got {self.prior_sd}"),
+            (self.ladder_hidden >= 1, f"ladder width must be at least 1, got {self.ladder_hidden}"),
+            (self.decoder in DECODERS, f"decoder must be one of {DECODERS}, got {self.decoder!r}"),
         ]
         _check(checks)
 

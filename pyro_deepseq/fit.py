@@ -59,6 +59,9 @@ HELP = {
     "temperature": "a learnt scale of the logits",
     "logit_p": "prior probability that a sparsity group is on",
     "prior_sd": "prior sd of the sparsity logits",
+    "ladder_dims": "sizes of the Ladder VAE's latents above z_1 (one level each)",
+    "ladder_hidden": "width of each Ladder level's bottom-up and top-down networks",
+    "decoder": "the Ladder VAE's decoder: sparse (DeepSequence's) or dense (the vanilla VAE's)",
 }
 RESUMABLE = {"steps", "device"}  # what a resumed run may change
 DEFAULT_MODEL = "bayesian"

@@ -78,9 +78,16 @@ class Encoder(nn.Module):
         self.loc = glorot_(nn.Linear(hidden[-1], latent_dim))
         self.log_scale = glorot_(nn.Linear(hidden[-1], latent_dim), bias=-5.0)
 
-    def forward(self, codes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        hidden = self.body(torch.relu(self.embed(codes)))
+    def features(self, codes: torch.Tensor) -> torch.Tensor:
+        """The last hidden layer (the Ladder VAE's first bottom-up state)."""
+        return self.body(torch.relu(self.embed(codes)))
+
+    def gaussian(self, hidden: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(loc, scale) of q(z | x) from the last hidden layer."""
         return self.loc(hidden), self.log_scale(hidden).exp()
+
+    def forward(self, codes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.gaussian(self.features(codes))
 
 
 class Decoder(nn.Module):

@@ -8,16 +8,17 @@ LR_SCHEDULES = ("constant", "cosine")
 
 
 def kl_weight(step: int, warmup: int, cycle: int = 0) -> float:
-    """β at ``step``: a linear ramp from 0 to 1 over ``warmup`` steps, then 1.
+    """β at ``step`` (counting from 0): a linear ramp up to 1 over ``warmup`` steps, then 1.
 
-    With ``cycle > 0`` the ramp restarts every ``cycle`` steps (cyclic annealing, Fu et al. 2019).
-    ``warmup = 0`` means no warm-up (the original's setting).
+    The ramp starts at 1/warmup, not 0: a Pyro scale must be positive. With ``cycle > 0`` it
+    restarts every ``cycle`` steps (cyclic annealing, Fu et al. 2019). ``warmup = 0`` means no
+    warm-up (the original's setting).
     """
     if warmup <= 0:
         return 1.0
     if cycle > 0:
         step %= cycle
-    return min(1.0, step / warmup)
+    return min(1.0, (step + 1) / warmup)
 
 
 def learning_rate(step: int, base: float, total: int, schedule: str = "constant") -> float:

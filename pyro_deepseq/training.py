@@ -106,32 +106,40 @@ class Trainer:
         self.progress = Progress(**state["progress"])
         self.best_state = state.get("best_state_dict")
 
-    def run(self, show_progress: bool = True) -> Progress:
-        """Train up to ``config.steps`` (or early stopping); Ctrl-C saves a checkpoint first."""
+    def run(self, show_progress: bool = True, until: int | None = None) -> Progress:
+        """Train up to ``config.steps`` (or early stopping); Ctrl-C saves a checkpoint first.
+
+        ``until`` pauses earlier, at that step count, without changing the learning-rate schedule
+        (which runs to ``config.steps``): the run can be inspected and then continued. Pause at a
+        multiple of ``log_every`` to continue exactly as an uninterrupted run would: a history
+        row draws random numbers.
+        """
+        stop = self.config.steps if until is None else min(until, self.config.steps)
         with local_params():
             bar = tqdm(
-                total=self.config.steps,
+                total=stop,
                 initial=self.progress.step,
                 unit="step",
                 disable=not show_progress,
                 dynamic_ncols=True,
             )
             try:
-                self._loop(bar)
+                self._loop(bar, stop)
             except KeyboardInterrupt:
                 self.save()
                 raise
             finally:
                 bar.close()
-            if self.best_state is not None:
+            finished = self.progress.step >= self.config.steps or self.progress.stopped_early
+            if finished and self.best_state is not None:
                 self.vae.load_state_dict(self.best_state)
             self.save()
         return self.progress
 
-    def _loop(self, bar) -> None:
+    def _loop(self, bar, stop: int) -> None:
         config, progress = self.config, self.progress
         losses, started = [], time.perf_counter() - progress.seconds
-        while progress.step < config.steps and not progress.stopped_early:
+        while progress.step < stop and not progress.stopped_early:
             step = progress.step
             lr = learning_rate(step, config.lr, config.steps, config.lr_schedule)
             for group in self.optimizer.param_groups:
@@ -144,7 +152,7 @@ class Trainer:
             losses.append(value.detach())
             progress.step += 1
             progress.seconds = time.perf_counter() - started
-            if progress.step % config.log_every == 0 or progress.step == config.steps:
+            if progress.step % config.log_every == 0 or progress.step == stop:
                 self._log(batch, torch.stack(losses).mean().item(), lr, bar)
                 losses = []
             if progress.step % config.checkpoint_every == 0:

@@ -128,7 +128,7 @@ def test_ctrl_c_saves_a_checkpoint_that_resumes(tmp_path, monkeypatch, capsys):
     assert load_checkpoint(out)["progress"]["step"] == 60
 
 
-@pytest.mark.parametrize("model", ["vanilla", "bayesian"])
+@pytest.mark.parametrize("model", ["vanilla", "bayesian", "ladder"])
 def test_resume_equals_an_uninterrupted_run(tmp_path, model):
     alignment = Alignment.from_file(default_family()[0])
     model_config = ModelConfig(model, 3, encoder_hidden=(32,), decoder_hidden=(8, 32))
@@ -184,6 +184,10 @@ def test_model_options_and_presets_are_checked(tmp_path, capsys):
     assert "--repeat: not a setting of --model vanilla" in capsys.readouterr().err
     assert fit.main(["--preset", "fast", "--model", "vanilla", "--out", out, "--quiet"]) == 1
     assert "--preset fast is a preset of --model bayesian" in capsys.readouterr().err
+    assert fit.main(["--decoder", "dense", "--out", out, "--quiet"]) == 1
+    assert "--decoder: not a setting of --model bayesian" in capsys.readouterr().err
+    assert fit.main(["--model", "ladder", "--decoder", "conv", "--out", out, "--quiet"]) == 1
+    assert "decoder must be one of ('dense', 'sparse')" in capsys.readouterr().err
     assert fit.main(["--repeat", "3", "--out", out, *TINY]) == 1  # 64 hidden units
     assert "must be a multiple of repeat (3)" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
@@ -200,6 +204,20 @@ def test_switches_reach_the_model_and_the_saved_config(tmp_path):
     assert "model.point.out_weight" in names and not any("sparsity" in n for n in names)
     assert saved["state_dict"]["model.point.out_weight"].shape == (64, 60 * 20)
     assert predict.main(["--checkpoint", str(out), "--samples", "2"]) == 0
+
+
+@pytest.mark.parametrize("decoder", ["dense", "sparse"])
+def test_ladder_vae_through_fit_and_predict(tmp_path, decoder):
+    out = tmp_path / decoder
+    ladder = ["--model", "ladder", "--decoder", decoder, "--ladder-dims", "3", "2"]
+    assert (
+        fit.main([*ladder, "--ladder-hidden", "16", "--steps", "50", "--out", str(out), *TINY]) == 0
+    )
+    saved = load_checkpoint(out)
+    assert saved["model_config"]["ladder_dims"] == [3, 2]
+    assert any(name.startswith("guide.encoder.heads.1.") for name in saved["state_dict"])
+    assert predict.main(["--checkpoint", str(out), "--samples", "3"]) == 0
+    assert len(pd.read_csv(out / "predictions.csv")) == 2140
 
 
 def test_paper_preset_is_the_released_run(tmp_path):

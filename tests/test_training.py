@@ -20,13 +20,13 @@ from pyro_deepseq.synthetic import default_family
     [
         (0, 0, 0, 1.0),
         (5, 0, 0, 1.0),
-        (0, 10, 0, 0.0),
-        (5, 10, 0, 0.5),
-        (10, 10, 0, 1.0),
+        (0, 10, 0, 0.1),
+        (4, 10, 0, 0.5),
+        (9, 10, 0, 1.0),
         (99, 10, 0, 1.0),
-        (25, 10, 20, 0.5),
+        (24, 10, 20, 0.5),
         (39, 10, 20, 1.0),
-        (40, 10, 20, 0.0),
+        (40, 10, 20, 0.1),
     ],
 )
 def test_kl_weight_table(step, warmup, cycle, expected):
@@ -95,3 +95,24 @@ def test_early_stopping_restores_the_best_parameters(tmp_path, monkeypatch):
     assert progress.history["heldout_elbo"][1::2] == [-10.0, -11.0, -12.0]
     for name, value in trainer.vae.state_dict().items():
         assert torch.equal(value, snapshots[0][name]), name
+
+
+def test_kl_warmup_trains_from_the_first_step(tmp_path):
+    progress = _trainer(tmp_path, steps=40, kl_warmup=20).run(show_progress=False)
+    assert progress.history["kl_weight"] == [0.5, 1.0, 1.0, 1.0]  # logged every 10 steps
+
+
+def test_pausing_keeps_the_learning_rate_schedule(tmp_path):
+    straight = _trainer(tmp_path / "a", steps=20, lr_schedule="cosine")
+    straight.run(show_progress=False)
+    paused = _trainer(tmp_path / "b", steps=20, lr_schedule="cosine")
+    assert paused.run(show_progress=False, until=10).step == 10  # a logging step (see run)
+    paused.run(show_progress=False)
+    lr = dict(zip(paused.progress.history["step"], paused.progress.history["lr"], strict=True))
+    assert [lr[step] for step in straight.progress.history["step"]] == straight.progress.history[
+        "lr"
+    ]
+    for (name, a), b in zip(
+        straight.vae.state_dict().items(), paused.vae.state_dict().values(), strict=True
+    ):
+        assert torch.equal(a, b), name

@@ -5,9 +5,10 @@ from __future__ import annotations
 import inspect
 
 from .bayesian import BayesianVAE
+from .ladder import LadderVAE
 from .vanilla import VanillaVAE
 
-MODELS = {"bayesian": BayesianVAE, "vanilla": VanillaVAE}
+MODELS = {"bayesian": BayesianVAE, "ladder": LadderVAE, "vanilla": VanillaVAE}
 
 
 def options(model: str) -> set[str]:

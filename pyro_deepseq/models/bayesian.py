@@ -25,9 +25,9 @@ from torch import nn
 from torch.nn import functional
 
 from ..meanfield import IsotropicNormal, MeanFieldNormal
-from ..networks import Encoder, local_params
+from ..networks import local_params
 from ..objective import Minibatch, global_sites
-from .sites import encode, generate
+from .sites import GaussianEncoder, StandardNormalPrior
 
 #: The variational log σ every global latent variable starts at (the original's).
 INITIAL_LOG_SCALE = -5.0
@@ -132,14 +132,15 @@ def _key(name: str) -> str:
 
 
 class BayesianModel(PyroModule):
-    """p(θ) p(z, x | θ): decoder weights θ (global), z_n ~ N(0, I), x_n | z_n, θ as the vanilla VAE.
+    """p(θ) p(z, x | θ): decoder weights θ (global), z from ``latent`` (N(0, I), or a hierarchy in
+    the Ladder VAE), x_n | z_n, θ as in the vanilla VAE.
 
     With ``bayesian`` off, θ are parameters of this module instead of sample sites.
     """
 
-    def __init__(self, decoder: SparseDecoder, latent_dim: int, bayesian: bool):
+    def __init__(self, decoder: SparseDecoder, latent: nn.Module, bayesian: bool):
         super().__init__()
-        self.decoder, self.latent_dim, self.bayesian = decoder, latent_dim, bayesian
+        self.decoder, self.latent, self.bayesian = decoder, latent, bayesian
         if not bayesian:
             initial = {name: spec.initial() for name, spec in decoder.weights.items()}
             self.point = _parameter_dict(initial)
@@ -156,13 +157,13 @@ class BayesianModel(PyroModule):
                 }
         else:
             w = {name: self.point[_key(name)] for name in self.decoder.weights}
-        generate(batch, self.latent_dim, lambda z: self.decoder(z, w))
+        self.latent.generate(batch, lambda z: self.decoder(z, w))
 
 
 class BayesianGuide(PyroModule):
-    """q(θ) q(z | x): mean-field Normal over the decoder weights, the amortised encoder for z."""
+    """q(θ) q(z | x): mean-field Normal over the decoder weights, the encoder's q(z | x) for z."""
 
-    def __init__(self, decoder: SparseDecoder, encoder: Encoder, bayesian: bool):
+    def __init__(self, decoder: SparseDecoder, encoder: nn.Module, bayesian: bool):
         super().__init__()
         self.encoder, self.bayesian = encoder, bayesian
         self.names = list(decoder.weights) if bayesian else []
@@ -178,7 +179,7 @@ class BayesianGuide(PyroModule):
             for name in self.names:
                 key = _key(name)
                 pyro.sample(name, MeanFieldNormal(self.loc[key], self.log_scale[key]))
-        encode(batch, self.encoder)
+        self.encoder.sample(batch)
 
 
 class BayesianVAE(nn.Module):
@@ -233,6 +234,6 @@ class BayesianVAE(nn.Module):
             prior_sd,
         )
         with local_params():
-            self.model = BayesianModel(decoder, latent_dim, bayesian)
-            encoder = Encoder(length, letters, encoder_hidden, latent_dim)
+            self.model = BayesianModel(decoder, StandardNormalPrior(latent_dim), bayesian)
+            encoder = GaussianEncoder(length, letters, encoder_hidden, latent_dim)
             self.guide = BayesianGuide(decoder, encoder, bayesian)

@@ -1,27 +1,48 @@
-"""The per-sequence sites every VAE shares, in the sequence plate with KL warm-up on z."""
+"""The per-sequence latent variables of the single-level VAEs (vanilla and Bayesian).
+
+A model's latent part has ``generate(batch, decode)``: the prior of z and the likelihood of x
+given a decoder, in the sequence plate. A guide's encoder has ``sample(batch)``: q(z | x) at the
+same sites. Latent sites carry the KL warm-up weight in both. The Ladder VAE
+(:mod:`~pyro_deepseq.models.ladder`) provides the same two methods for a hierarchy of latents.
+"""
 
 from __future__ import annotations
 
 import pyro
 import pyro.distributions as dist
 import torch
+from torch import nn
 
+from ..networks import Encoder
 from ..objective import Minibatch, annealed, sequence_plate
 
 
-def generate(batch: Minibatch, latent_dim: int, decode) -> None:
-    """Model side: z_n ~ N(0, I); x_nl | z_n ~ Categorical(softmax(decode(z_n))_l), gaps unseen."""
-    prior = torch.zeros(latent_dim, device=batch.codes.device)
-    with sequence_plate(batch):
-        with annealed(batch):
-            z = pyro.sample("z", dist.Normal(prior, 1.0).to_event(1))
-        likelihood = dist.Categorical(logits=decode(z)).mask(batch.observed)
-        pyro.sample("x", likelihood.to_event(1), obs=batch.targets)
+def observe(batch: Minibatch, logits: torch.Tensor) -> None:
+    """x_nl ~ Categorical(softmax(logits_nl)) at every letter; gaps are not observed."""
+    likelihood = dist.Categorical(logits=logits).mask(batch.observed)
+    pyro.sample("x", likelihood.to_event(1), obs=batch.targets)
 
 
-def encode(batch: Minibatch, encoder) -> None:
+class StandardNormalPrior(nn.Module):
+    """Model side: z_n ~ N(0, I); x_n | z_n from ``decode(z_n)``. Holds no parameters."""
+
+    def __init__(self, latent_dim: int):
+        super().__init__()
+        self.latent_dim = latent_dim
+
+    def generate(self, batch: Minibatch, decode) -> None:
+        prior = torch.zeros(self.latent_dim, device=batch.codes.device)
+        with sequence_plate(batch):
+            with annealed(batch):
+                z = pyro.sample("z", dist.Normal(prior, 1.0).to_event(1))
+            observe(batch, decode(z))
+
+
+class GaussianEncoder(Encoder):
     """Guide side: q(z_n | x_n), a Gaussian from the amortised encoder."""
-    with sequence_plate(batch):
-        loc, scale = encoder(batch.codes)
-        with annealed(batch):
-            pyro.sample("z", dist.Normal(loc, scale).to_event(1))
+
+    def sample(self, batch: Minibatch) -> None:
+        with sequence_plate(batch):
+            loc, scale = self(batch.codes)
+            with annealed(batch):
+                pyro.sample("z", dist.Normal(loc, scale).to_event(1))

@@ -5,32 +5,32 @@ from __future__ import annotations
 from pyro.nn import PyroModule
 from torch import nn
 
-from ..networks import Decoder, Encoder, local_params
+from ..networks import Decoder, local_params
 from ..objective import Minibatch
-from .sites import encode, generate
+from .sites import GaussianEncoder, StandardNormalPrior
 
 
 class VanillaModel(PyroModule):
-    """p(z, x): z_n ~ N(0, I); x_nl | z_n ~ Categorical(softmax(decoder(z_n))_l), gaps unseen."""
+    """p(z, x): z from ``latent`` (N(0, I) here, a hierarchy in the Ladder VAE), x from the dense
+    decoder: x_nl | z_n ~ Categorical(softmax(decoder(z_n))_l), gaps unseen."""
 
-    def __init__(self, length: int, letters: int, latent_dim: int, hidden):
+    def __init__(self, decoder: Decoder, latent: nn.Module):
         super().__init__()
-        self.latent_dim = latent_dim
-        self.decoder = Decoder(length, letters, hidden, latent_dim)
+        self.decoder, self.latent = decoder, latent
 
     def forward(self, batch: Minibatch) -> None:
-        generate(batch, self.latent_dim, self.decoder)
+        self.latent.generate(batch, self.decoder)
 
 
 class VanillaGuide(PyroModule):
-    """q(z | x): a Gaussian from the amortised encoder."""
+    """q(z | x) from the encoder (amortised Gaussian here, hierarchical in the Ladder VAE)."""
 
-    def __init__(self, length: int, letters: int, latent_dim: int, hidden):
+    def __init__(self, encoder: nn.Module):
         super().__init__()
-        self.encoder = Encoder(length, letters, hidden, latent_dim)
+        self.encoder = encoder
 
     def forward(self, batch: Minibatch) -> None:
-        encode(batch, self.encoder)
+        self.encoder.sample(batch)
 
 
 class VanillaVAE(nn.Module):
@@ -57,5 +57,7 @@ class VanillaVAE(nn.Module):
     ):
         super().__init__()
         with local_params():
-            self.model = VanillaModel(length, letters, latent_dim, decoder_hidden)
-            self.guide = VanillaGuide(length, letters, latent_dim, encoder_hidden)
+            decoder = Decoder(length, letters, decoder_hidden, latent_dim)
+            self.model = VanillaModel(decoder, StandardNormalPrior(latent_dim))
+            encoder = GaussianEncoder(length, letters, encoder_hidden, latent_dim)
+            self.guide = VanillaGuide(encoder)

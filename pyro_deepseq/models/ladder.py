@@ -1,0 +1,200 @@
+"""The Ladder VAE (Sønderby et al. 2016): a hierarchy of latent variables z_1 … z_L per sequence.
+
+Model: z_L ~ N(0, I); z_i | z_{i+1} ~ N(μ_p, σ_p²) from a one-hidden-layer network, i = L−1 … 1;
+x from z_1 through the dense decoder or DeepSequence's sparse Bayesian one.
+
+Guide (hierarchical): a deterministic bottom-up pass, d_1 = the encoder's last hidden layer and
+d_i = relu(A_i d_{i−1}), each level with its own mean and log σ heads (μ̂_i, σ̂_i); then top-down
+sampling: q(z_L | x) = N(μ̂_L, σ̂_L²) and q(z_i | z_{i+1}, x) the precision-weighted merge of
+(μ̂_i, σ̂_i) with the model's p(z_i | z_{i+1}), which the guide evaluates with the model's network.
+
+The objective takes KL(q ‖ p) analytically at every level, at the parent z_{i+1} the guide drew: a
+one-sample estimate of E_q[KL(q(z_i | z_{i+1}, x) ‖ p(z_i | z_{i+1}))], so the ELBO stays unbiased
+(a test compares it with Pyro's Monte-Carlo ``Trace_ELBO``). With one level this is the vanilla VAE.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pyro
+import pyro.distributions as dist
+import torch
+from torch import nn
+
+from ..networks import Decoder, Encoder, glorot_, local_params
+from ..objective import Minibatch, annealed, sequence_plate
+from .bayesian import BayesianGuide, BayesianModel, SparseDecoder
+from .sites import observe
+from .vanilla import VanillaGuide, VanillaModel
+
+DECODERS = ("dense", "sparse")
+
+
+def precision_weighted(loc_hat, scale_hat, loc_prior, scale_prior):
+    """The merge of two Gaussian estimates: σ² = 1/(σ̂⁻² + σ_p⁻²), μ = (μ̂σ̂⁻² + μ_pσ_p⁻²)σ²."""
+    precision_hat, precision_prior = scale_hat.pow(-2), scale_prior.pow(-2)
+    variance = (precision_hat + precision_prior).reciprocal()
+    loc = (loc_hat * precision_hat + loc_prior * precision_prior) * variance
+    return loc, variance.sqrt()
+
+
+class GaussianHead(nn.Module):
+    """(μ, σ) of a diagonal Gaussian from features: separate heads for μ and log σ."""
+
+    def __init__(self, inputs: int, outputs: int, log_scale_bias: float):
+        super().__init__()
+        self.loc = glorot_(nn.Linear(inputs, outputs))
+        self.log_scale = glorot_(nn.Linear(inputs, outputs), bias=log_scale_bias)
+
+    def forward(self, hidden: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.loc(hidden), self.log_scale(hidden).exp()
+
+
+def _site(level: int) -> str:
+    return f"z_{level}"
+
+
+class LadderPrior(nn.Module):
+    """Model side: z_L ~ N(0, I), z_i | z_{i+1} from a network, x from ``decode(z_1)``."""
+
+    def __init__(self, latent_dims: Sequence[int], hidden: int):
+        super().__init__()
+        self.latent_dims = tuple(latent_dims)
+        self.conditionals = nn.ModuleList(
+            nn.Sequential(
+                glorot_(nn.Linear(upper, hidden)), nn.ReLU(), GaussianHead(hidden, lower, 0.0)
+            )
+            for lower, upper in zip(latent_dims[:-1], latent_dims[1:], strict=True)
+        )
+
+    def conditional(self, level: int, parent: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(μ_p, σ_p) of p(z_level | z_{level+1} = parent); levels count from 1."""
+        return self.conditionals[level - 1](parent)
+
+    def generate(self, batch: Minibatch, decode) -> None:
+        with sequence_plate(batch):
+            loc, scale = torch.zeros(self.latent_dims[-1], device=batch.codes.device), 1.0
+            z = None
+            for level in range(len(self.latent_dims), 0, -1):
+                if z is not None:
+                    loc, scale = self.conditional(level, z)
+                with annealed(batch):
+                    z = pyro.sample(_site(level), dist.Normal(loc, scale).to_event(1))
+            observe(batch, decode(z))
+
+
+class LadderEncoder(nn.Module):
+    """Guide side: the bottom-up pass, then top-down sampling through the precision-weighted merge.
+
+    Level 1's features and heads are the single-level VAE's :class:`Encoder`; each level above
+    adds a dense ReLU layer and its own heads (log σ bias −5, as the original's encoder).
+    """
+
+    def __init__(
+        self,
+        length: int,
+        letters: int,
+        encoder_hidden: Sequence[int],
+        latent_dims: Sequence[int],
+        hidden: int,
+        prior: LadderPrior,
+    ):
+        super().__init__()
+        self.bottom = Encoder(length, letters, encoder_hidden, latent_dims[0])
+        widths = [encoder_hidden[-1]] + [hidden] * (len(latent_dims) - 1)
+        self.rungs = nn.ModuleList(
+            nn.Sequential(glorot_(nn.Linear(inputs, hidden)), nn.ReLU()) for inputs in widths[:-1]
+        )
+        self.heads = nn.ModuleList(GaussianHead(hidden, dim, -5.0) for dim in latent_dims[1:])
+        self._prior = (prior,)  # the model's own network, registered (and saved) with the model
+
+    def bottom_up(self, codes: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """(μ̂_i, σ̂_i) for levels 1 … L."""
+        hidden = self.bottom.features(codes)
+        estimates = [self.bottom.gaussian(hidden)]
+        for rung, head in zip(self.rungs, self.heads, strict=True):
+            hidden = rung(hidden)
+            estimates.append(head(hidden))
+        return estimates
+
+    def sample(self, batch: Minibatch) -> None:
+        prior = self._prior[0]
+        with sequence_plate(batch):
+            estimates = self.bottom_up(batch.codes)
+            z = None
+            for level in range(len(estimates), 0, -1):
+                loc, scale = estimates[level - 1]
+                if z is not None:
+                    loc, scale = precision_weighted(loc, scale, *prior.conditional(level, z))
+                with annealed(batch):
+                    z = pyro.sample(_site(level), dist.Normal(loc, scale).to_event(1))
+
+
+class LadderVAE(nn.Module):
+    """A Ladder VAE over sequences, with the dense or DeepSequence's sparse Bayesian decoder.
+
+    Parameters
+    ----------
+    length, letters : int
+        Focus columns L and alphabet size K.
+    latent_dim : int
+        Size of z_1, the level the decoder reads.
+    ladder_dims : tuple of int
+        Sizes of z_2 … z_L (empty: one level, the single-level VAE).
+    ladder_hidden : int
+        Width of each level's bottom-up layer and of each p(z_i | z_{i+1}) network.
+    encoder_hidden, decoder_hidden : tuple of int
+        As in the single-level VAEs.
+    decoder : str
+        "sparse" (DeepSequence's; the switches below apply) or "dense" (the vanilla VAE's).
+    bayesian, group_sparsity, repeat, conv_size, temperature, logit_p, prior_sd
+        The sparse decoder's switches (:class:`~pyro_deepseq.models.bayesian.BayesianVAE`).
+    """
+
+    def __init__(
+        self,
+        length: int,
+        letters: int,
+        latent_dim: int = 30,
+        ladder_dims=(16,),
+        ladder_hidden: int = 256,
+        encoder_hidden=(1500, 1500),
+        decoder: str = "sparse",
+        decoder_hidden=(100, 2000),
+        bayesian: bool = True,
+        group_sparsity: bool = True,
+        repeat: int = 4,
+        conv_size: int = 40,
+        temperature: bool = True,
+        logit_p: float = 0.001,
+        prior_sd: float = 4.0,
+    ):
+        super().__init__()
+        if decoder not in DECODERS:
+            raise ValueError(f"decoder must be one of {DECODERS}, got {decoder!r}")
+        self.global_latents = decoder == "sparse" and bayesian
+        dims = (latent_dim, *ladder_dims)
+        with local_params():
+            prior = LadderPrior(dims, ladder_hidden)
+            encoder = LadderEncoder(length, letters, encoder_hidden, dims, ladder_hidden, prior)
+            if decoder == "dense":
+                self.model = VanillaModel(
+                    Decoder(length, letters, decoder_hidden, latent_dim), prior
+                )
+                self.guide = VanillaGuide(encoder)
+            else:
+                sparse = SparseDecoder(
+                    length,
+                    letters,
+                    latent_dim,
+                    decoder_hidden,
+                    conv_size,
+                    group_sparsity,
+                    repeat,
+                    temperature,
+                    logit_p,
+                    prior_sd,
+                )
+                self.model = BayesianModel(sparse, prior, bayesian)
+                self.guide = BayesianGuide(sparse, encoder, bayesian)
