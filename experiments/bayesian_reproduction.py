@@ -26,7 +26,7 @@ from pyro_deepseq.files import atomic_write
 from pyro_deepseq.models import build_model
 from pyro_deepseq.presets import PRESETS
 from pyro_deepseq.schedules import LR_SCHEDULES
-from pyro_deepseq.scoring import delta_elbo
+from pyro_deepseq.scoring import score_variants
 from pyro_deepseq.training import Trainer
 
 
@@ -58,9 +58,9 @@ def run_seed(alignment, mutations, seed: int, args, results: dict, out: Path) ->
         trainer.run(show_progress=False, until=steps)
         samples = args.final_samples if steps == max(args.evaluate_at) else args.samples
         started = time.perf_counter()
-        predicted = delta_elbo(
+        predicted = score_variants(
             vae, mutations.codes, alignment.focus_codes, 20, samples, device=trainer.device
-        )
+        ).delta
         history = trainer.progress.history
         results["runs"].append(
             {

@@ -23,7 +23,7 @@ from benchmarks import DATASETS, ROOT, load, site_independent_rho, spearman
 from pyro_deepseq.config import ModelConfig, TrainConfig
 from pyro_deepseq.files import atomic_write
 from pyro_deepseq.models import build_model
-from pyro_deepseq.scoring import delta_elbo
+from pyro_deepseq.scoring import score_variants
 from pyro_deepseq.training import Trainer
 
 #: name → (model settings, learning rate). The sparse decoders use the fast preset's lr; the
@@ -62,9 +62,9 @@ def train_and_score(name: str, alignment, mutations, args) -> dict:
     trainer = Trainer(vae, alignment, model_config, config, args.work / name / "model.pt")
     trainer.run(show_progress=False)
     started = time.perf_counter()
-    predicted = delta_elbo(
+    predicted = score_variants(
         vae, mutations.codes, alignment.focus_codes, 20, args.samples, device=trainer.device
-    )
+    ).delta
     return {
         "model": name,
         "settings": {k: list(v) if isinstance(v, tuple) else v for k, v in settings.items()},

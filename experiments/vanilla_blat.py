@@ -19,7 +19,7 @@ from benchmarks import ROOT, load, site_independent_rho, spearman
 from pyro_deepseq.config import ModelConfig, TrainConfig
 from pyro_deepseq.models import build_model
 from pyro_deepseq.mutations import MutationSet
-from pyro_deepseq.scoring import delta_elbo
+from pyro_deepseq.scoring import score_variants
 from pyro_deepseq.training import Trainer
 
 
@@ -36,7 +36,7 @@ def run_seed(alignment, mutations, seed, evaluate_at, samples, sampling, work: P
     for steps in evaluate_at:
         trainer.run(show_progress=False, until=steps)
         started = time.perf_counter()
-        predicted = delta_elbo(vae, mutations.codes, alignment.focus_codes, 20, samples)
+        predicted = score_variants(vae, mutations.codes, alignment.focus_codes, 20, samples).delta
         rows.append(
             {
                 "seed": seed,
@@ -55,7 +55,7 @@ def time_singles(vae, alignment) -> dict:
     """Wall time of scoring all L × 19 single substitutions with 500 samples each."""
     singles = MutationSet.all_singles(alignment)
     started = time.perf_counter()
-    delta_elbo(vae, singles.codes, alignment.focus_codes, 20, samples=500)
+    score_variants(vae, singles.codes, alignment.focus_codes, 20, samples=500)
     seconds = time.perf_counter() - started
     return {
         "variants": singles.num_scoreable,

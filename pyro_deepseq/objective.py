@@ -200,21 +200,28 @@ def elbo_terms(model, guide, batch: Minibatch) -> dict[str, float]:
     return terms
 
 
-def per_sequence_elbo(model, guide, batch: Minibatch, num_samples: int | None) -> torch.Tensor:
+def per_sequence_elbo(
+    model, guide, batch: Minibatch, num_samples: int | None, analytic_kl: bool = True
+) -> torch.Tensor:
     """Single-sample ELBOs, shape (num_samples, B): log p(x | z, θ) − KL(q(z | x) ‖ p(z)).
 
     Each sample draws fresh local and global latent variables from the guide; the global KL is
     not part of a sequence's score (as in the original). ``num_samples=None`` draws one sample
     without a samples plate (shape (B,)): the way to score models with global latent variables,
-    whose weight tensors are too large to draw many times at once.
+    whose weight tensors are too large to draw many times at once. With ``analytic_kl`` off, the
+    latent terms are log p(z) − log q(z | x) at the drawn z instead: the log importance weight
+    log p(x, z | θ) / q(z | x), whose log-mean-exp over draws is the IWAE bound.
     """
     guide_trace, model_trace = _traces(model, guide, batch, num_samples)
     elbo = torch.zeros(len(batch.codes), device=batch.codes.device)
     for name, site in model_trace.nodes.items():
         if site["type"] != "sample" or not _in_sequence_plate(site):
             continue
+        value = site["value"]
         if site["is_observed"]:
-            elbo = elbo + site["fn"].log_prob(site["value"])
-        else:
+            elbo = elbo + site["fn"].log_prob(value)
+        elif analytic_kl:
             elbo = elbo - kl_divergence(guide_trace.nodes[name]["fn"], site["fn"])
+        else:
+            elbo = elbo + site["fn"].log_prob(value) - guide_trace.nodes[name]["fn"].log_prob(value)
     return elbo

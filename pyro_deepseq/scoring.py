@@ -1,13 +1,23 @@
-"""Scoring variants: Δ = mean ELBO(variant) − mean ELBO(wild type), higher = fitter.
+"""Scoring variants: Δ = mean score(variant) − mean score(wild type), higher = fitter.
+
+The score is the paper's single-sample ELBO (``elbo``, the default) or the importance-weighted
+bound on log p(x) with K particles (``iwae``, Burda et al. 2016), tighter as K grows. Each
+estimate draws fresh local and global latent variables; an IWAE estimate averages its K
+importance weights p(x, z_k | θ_k) / q(z_k | x) in log-mean-exp, so for a Bayesian decoder it
+bounds the log-likelihood averaged over q(θ).
 
 The wild type sits in every batch next to the variants it is compared with, so noise shared by a
-batch (the global decoder weights of a Bayesian model, drawn once per sample) cancels in Δ. Samples
-and variants are evaluated together, a pass at a time, as one large batch. A model with global
-latent variables draws its weights once per sample for a whole batch, so its batches are at least
-``ROWS_PER_PASS`` variants: a weight draw costs as much as scoring thousands of sequences.
+batch (the global decoder weights of a Bayesian model, drawn once per sample) cancels in Δ, and
+Δ's standard error is that of the per-sample differences. Samples and variants are evaluated
+together, a pass at a time, as one large batch. A model with global latent variables draws its
+weights once per sample for a whole batch, so its batches are at least ``ROWS_PER_PASS``
+variants: a weight draw costs as much as scoring thousands of sequences.
 """
 
 from __future__ import annotations
+
+import math
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -19,10 +29,19 @@ from .objective import Minibatch, per_sequence_elbo
 #: Rows (sequences × samples) evaluated in one pass: large enough for matrix speed, small enough
 #: for memory (logits take rows × L × K floats).
 ROWS_PER_PASS = 8192
+ESTIMATORS = ("elbo", "iwae")
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Δ of each variant against the wild type, and its standard error over the samples."""
+
+    delta: np.ndarray
+    stderr: np.ndarray
 
 
 @torch.no_grad()
-def delta_elbo(
+def score_variants(
     vae,
     variants: np.ndarray,
     wild_type: np.ndarray,
@@ -30,8 +49,10 @@ def delta_elbo(
     samples: int = 500,
     batch_size: int = 256,
     device="cpu",
-) -> np.ndarray:
-    """Δ ELBO of each variant against the wild type.
+    estimator: str = "elbo",
+    particles: int = 1,
+) -> Scores:
+    """Δ of each variant against the wild type.
 
     Parameters
     ----------
@@ -43,16 +64,20 @@ def delta_elbo(
     letters : int
         Alphabet size K.
     samples : int
-        ELBO samples per sequence (fresh local and global latent variables each).
+        Estimates per sequence (each ``particles`` draws of the latent variables for ``iwae``).
     batch_size : int
         Variants per batch (the wild type is added to each); at least ``ROWS_PER_PASS`` for models
         with global latent variables.
-
-    Returns
-    -------
-    np.ndarray, shape (n,)
+    estimator : str
+        "elbo" (the paper's) or "iwae".
+    particles : int
+        K, the importance samples of one IWAE estimate (``iwae`` only).
     """
-    deltas = np.empty(len(variants))
+    if estimator not in ESTIMATORS:
+        raise ValueError(f"estimator must be one of {ESTIMATORS}, got {estimator!r}")
+    if estimator == "elbo" and particles != 1:
+        raise ValueError("particles apply to the iwae estimator only")
+    delta, stderr = np.empty(len(variants)), np.empty(len(variants))
     if vae.global_latents:
         batch_size = max(batch_size, ROWS_PER_PASS)
     if torch.device(device).type == "cpu":
@@ -62,20 +87,36 @@ def delta_elbo(
         for start in range(0, len(variants), batch_size):
             chunk = torch.as_tensor(variants[start : start + batch_size], device=device)
             batch = Minibatch.of(torch.cat([wild, chunk]), letters)
-            mean = mean_elbo(vae, batch, samples)
-            deltas[start : start + len(chunk)] = (mean[1:] - mean[0]).cpu().numpy()
-    return deltas
+            total = torch.zeros(len(chunk), dtype=torch.float64, device=device)
+            squares = torch.zeros_like(total)
+            for estimates in _estimates(vae, batch, samples, estimator, particles):
+                differences = (estimates[:, 1:] - estimates[:, :1]).double()
+                total += differences.sum(0)
+                squares += differences.square().sum(0)
+            mean = total / samples
+            variance = (
+                (squares / samples - mean.square()).clamp(min=0) * samples / max(samples - 1, 1)
+            )
+            delta[start : start + len(chunk)] = mean.cpu().numpy()
+            stderr[start : start + len(chunk)] = (variance / samples).sqrt().cpu().numpy()
+    return Scores(delta, stderr)
 
 
-def mean_elbo(vae, batch: Minibatch, samples: int) -> torch.Tensor:
-    """Mean over ``samples`` single-sample ELBOs of each sequence in ``batch``, shape (B,)."""
-    total = torch.zeros(len(batch.codes), device=batch.codes.device)
-    if vae.global_latents:  # one weight draw per sample, no samples plate
-        for _ in range(samples):
-            total += per_sequence_elbo(vae.model, vae.guide, batch, None)
-        return total / samples
-    per_pass = max(1, ROWS_PER_PASS // len(batch.codes))
+def _estimates(vae, batch: Minibatch, samples: int, estimator: str, particles: int):
+    """Yields (count, B) tensors of per-sequence estimates, ``samples`` rows in all."""
+    analytic_kl = estimator == "elbo"
+    per_pass = 1 if vae.global_latents else max(1, ROWS_PER_PASS // (len(batch.codes) * particles))
     for start in range(0, samples, per_pass):
         count = min(per_pass, samples - start)
-        total += per_sequence_elbo(vae.model, vae.guide, batch, count).sum(0)
-    return total / samples
+        draws = count * particles
+        if vae.global_latents:  # one weight draw per particle, no samples plate
+            values = torch.stack(
+                [
+                    per_sequence_elbo(vae.model, vae.guide, batch, None, analytic_kl)
+                    for _ in range(draws)
+                ]
+            )
+        else:
+            values = per_sequence_elbo(vae.model, vae.guide, batch, draws, analytic_kl)
+        values = values.reshape(count, particles, -1)
+        yield values.logsumexp(1) - math.log(particles) if estimator == "iwae" else values[:, 0]

@@ -57,8 +57,8 @@ def test_predict_scores_the_synthetic_table_by_default(trained, capsys):
     assert predict.main(["--checkpoint", str(trained / "model.pt"), "--samples", "20"]) == 0
     out = capsys.readouterr().out
     table = pd.read_csv(trained / "predictions.csv")
-    assert list(table.columns) == ["mutant", "prediction", "DMS_score"]
-    assert len(table) == 2140
+    assert list(table.columns) == ["mutant", "prediction", "stderr", "DMS_score"]
+    assert len(table) == 2140 and (table["stderr"] > 0).all()
     rho = table["prediction"].corr(table["DMS_score"], method="spearman")
     assert f"Spearman ρ = {rho:.4f}" in out
     assert rho > 0.3  # 200 tiny steps; measured 0.6
@@ -76,7 +76,17 @@ def test_predict_singles_covers_every_substitution(trained):
         == 0
     )
     table = pd.read_csv(out)
-    assert len(table) == 60 * 19 and list(table.columns) == ["mutant", "prediction"]
+    assert len(table) == 60 * 19 and list(table.columns) == ["mutant", "prediction", "stderr"]
+
+
+def test_predict_with_the_iwae_estimator(trained, capsys):
+    out = str(trained / "iwae.csv")
+    args = ["--checkpoint", str(trained), "--samples", "4", "--out", out]
+    assert predict.main([*args, "--estimator", "iwae", "--particles", "3"]) == 0
+    table = pd.read_csv(out)
+    assert len(table) == 2140 and table["prediction"].corr(table["DMS_score"], "spearman") > 0.3
+    assert predict.main([*args, "--particles", "3", "--force"]) == 1
+    assert "--particles applies to --estimator iwae only" in capsys.readouterr().err
 
 
 @needs_shared
