@@ -2,7 +2,8 @@
 
 Writes ``DIR/model.pt`` (checkpoint), ``DIR/history.csv`` and ``DIR/config.json``. An existing run
 is never overwritten: ``--resume`` continues it (with more ``--steps`` if asked), anything else
-needs a new ``--out``. Ctrl-C saves a checkpoint first.
+needs a new ``--out``. Ctrl-C saves a checkpoint first. ``--seeds`` trains one run per seed, an
+ensemble that ``predict`` scores together.
 """
 
 from __future__ import annotations
@@ -81,6 +82,12 @@ def build_parser() -> argparse.ArgumentParser:
         f"{PRESETS['fast'][1]['steps']:,} steps to the same accuracy; other flags override it",
     )
     parser.add_argument("--out", type=Path, help="run folder (default runs/NAME-MODEL-seedS)")
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        help="train one run per seed (an ensemble for predict), in OUT/seedS with --out",
+    )
     parser.add_argument("--resume", action="store_true", help="continue the run in --out")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     for config in (TrainConfig, ModelConfig):
@@ -112,8 +119,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _fit(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     given = {k: v for k, v in vars(args).items() if k in HELP}
+    if args.seeds is None:
+        return _fit_one(args, given, args.out)
+    if "seed" in given:
+        raise DataError("give --seed or --seeds, not both")
+    for seed in args.seeds:  # one run each, in OUT/seedS when --out is given
+        out = args.out / f"seed{seed}" if args.out else None
+        code = _fit_one(args, {**given, "seed": seed}, out)
+        if code:
+            return code
+    return 0
+
+
+def _fit_one(args, given: dict, out: Path | None) -> int:
     model_config, train_config = _configs(args.model, args.preset, given)
-    out = args.out or _default_out(train_config, model_config)
+    out = out or _default_out(train_config, model_config)
     checkpoint = out / "model.pt"
     state = None
     if args.resume:

@@ -11,6 +11,7 @@ overwritten without ``--force``.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -30,7 +31,7 @@ from .errors import DataError
 from .independent import SiteIndependentModel
 from .models import build_model
 from .mutations import WILD_TYPE_MISMATCH, MutationSet
-from .scoring import ESTIMATORS, Scores, score_variants
+from .scoring import ESTIMATORS, Scores, ensemble, score_variants
 from .synthetic import default_family
 
 IWAE_PARTICLES = 10
@@ -38,7 +39,13 @@ IWAE_PARTICLES = 10
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m pyro_deepseq.predict", description=__doc__)
-    parser.add_argument("--checkpoint", type=Path, required=True, help="DIR/model.pt (or DIR)")
+    parser.add_argument(
+        "--checkpoint",
+        type=Path,
+        nargs="+",
+        required=True,
+        help="DIR/model.pt or DIR; several, or a folder of runs, score as an ensemble",
+    )
     parser.add_argument("--mutations", type=Path, help="DMS table (.csv, .tsv, .xlsx)")
     parser.add_argument("--mutant-column", default="mutant")
     parser.add_argument("--score-column", help="measured fitness column (default DMS_score)")
@@ -76,15 +83,22 @@ def _predict(argv: Sequence[str] | None) -> int:
     if min(args.samples, args.batch_size, args.particles) < 1:
         raise DataError("--samples, --batch-size and --particles must be at least 1")
     started = time.perf_counter()
-    state = load_checkpoint(args.checkpoint)
+    paths = _checkpoints(args.checkpoint)
+    if len(paths) > 1 and args.site_independent:
+        raise DataError("--site-independent takes one checkpoint")
+    state = load_checkpoint(paths[0])
     focus = Focus.from_metadata(state["alignment"])
     mutations = _variants(args, state, focus)
-    out = args.out or _default_out(args)
+    out = args.out or _default_out(args, paths)
     side = out.with_name(f"{out.stem}_unscoreable.csv")
     for path in (out, side):
         if path.exists() and not args.force:
             raise DataError(f"{path} exists; pass --force to overwrite it")
-    scores = _score(args, state, focus, mutations)
+    members = {}
+    for path in paths:  # one checkpoint in memory at a time
+        state = state if path == paths[0] else _same_focus(load_checkpoint(path), path, focus)
+        members[_label(path, paths)] = _score(args, state, focus, mutations)
+    scores = ensemble(list(members.values()))
     table = pd.DataFrame(
         {
             "mutant": mutations.scoreable["mutant"],
@@ -92,13 +106,16 @@ def _predict(argv: Sequence[str] | None) -> int:
             "stderr": scores.stderr,
         }
     )
+    if len(members) > 1:
+        for label, member in members.items():
+            table[f"prediction_{label}"] = member.delta
     if mutations.score_column is not None:
         table[mutations.score_column] = mutations.scoreable["score"].to_numpy()
     out.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(out, index=False)
     if len(mutations.unscoreable):
         mutations.unscoreable.to_csv(side, index=False)
-    _report(mutations, scores.delta, out, side, time.perf_counter() - started)
+    _report(mutations, table, out, side, time.perf_counter() - started)
     return 0
 
 
@@ -125,11 +142,41 @@ def _variants(args, state: dict, focus: Focus) -> MutationSet:
     return mutations
 
 
-def _default_out(args) -> Path:
-    folder = args.checkpoint if args.checkpoint.is_dir() else args.checkpoint.parent
+def _checkpoints(paths: list[Path]) -> list[Path]:
+    """Each argument's model.pt; a folder without one stands for the runs in its subfolders."""
+    found = []
+    for path in paths:
+        if path.is_dir() and not (path / "model.pt").exists():
+            runs = sorted(path.glob("*/model.pt"))
+            if not runs:
+                raise DataError(f"{path}: no model.pt in it or in its subfolders")
+            found += runs
+        else:
+            found.append(path / "model.pt" if path.is_dir() else path)
+    return found
+
+
+def _label(path: Path, paths: list[Path]) -> str:
+    """A member's name in the output: its run folder's, or its position when those repeat."""
+    names = [p.parent.name for p in paths]
+    return path.parent.name if names.count(path.parent.name) == 1 else str(paths.index(path))
+
+
+def _same_focus(state: dict, path: Path, focus: Focus) -> dict:
+    other = Focus.from_metadata(state["alignment"])
+    if other.focus_sequence != focus.focus_sequence or not np.array_equal(
+        other.positions, focus.positions
+    ):
+        raise DataError(f"{path}: trained on another focus sequence than the first checkpoint")
+    return state
+
+
+def _default_out(args, paths: list[Path]) -> Path:
+    folder = Path(os.path.commonpath([path.parent for path in paths]))
     name = "singles" if args.singles else "predictions"
+    prefix = "ensemble_" if len(paths) > 1 else ""
     suffix = "_site_independent" if args.site_independent else ""
-    return folder / f"{name}{suffix}.csv"
+    return folder / f"{prefix}{name}{suffix}.csv"
 
 
 def _score(args, state: dict, focus: Focus, mutations: MutationSet) -> Scores:
@@ -177,14 +224,20 @@ def _alphabet_name(letters: str) -> str:
     return next(name for name, value in ALPHABETS.items() if value == letters)
 
 
-def _report(mutations: MutationSet, predictions, out: Path, side: Path, seconds: float) -> None:
+def _report(mutations: MutationSet, table, out: Path, side: Path, seconds: float) -> None:
     print(
         f"scored {mutations.num_scoreable:,} of {mutations.num_mutants:,} variants "
         f"in {seconds:.1f} s; wrote {out}"
     )
     if mutations.score_column is not None and mutations.num_scoreable > 1:
-        rho = spearmanr(predictions, mutations.scoreable["score"]).statistic
-        print(f"Spearman ρ = {rho:.4f} against {mutations.score_column!r}")
+        measured = mutations.scoreable["score"]
+        members = [column for column in table.columns if column.startswith("prediction_")]
+        for column in members:
+            rho = spearmanr(table[column], measured).statistic
+            print(f"Spearman ρ = {rho:.4f} for {column.removeprefix('prediction_')}")
+        rho = spearmanr(table["prediction"], measured).statistic
+        note = f" (ensemble of {len(members)})" if members else ""
+        print(f"Spearman ρ = {rho:.4f} against {mutations.score_column!r}{note}")
     for reason, count in mutations.counts_by_reason().items():
         print(f"unscoreable: {count:,} {reason}")
     if len(mutations.unscoreable):

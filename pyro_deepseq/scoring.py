@@ -40,6 +40,15 @@ class Scores:
     stderr: np.ndarray
 
 
+def ensemble(members: list[Scores]) -> Scores:
+    """Δ averaged over models; its standard error over the models (their spread between seeds
+    dwarfs each one's sampling error)."""
+    if len(members) == 1:
+        return members[0]
+    deltas = np.stack([member.delta for member in members])
+    return Scores(deltas.mean(0), deltas.std(0, ddof=1) / np.sqrt(len(members)))
+
+
 @torch.no_grad()
 def score_variants(
     vae,

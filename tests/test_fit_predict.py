@@ -3,6 +3,7 @@
 import dataclasses
 import json
 
+import numpy as np
 import pandas as pd
 import pyro
 import pytest
@@ -16,7 +17,7 @@ from pyro_deepseq.models import build_model
 from pyro_deepseq.synthetic import default_family
 from pyro_deepseq.training import Trainer
 
-from .conftest import BLAT_DMS, needs_shared
+from .conftest import BLAT, BLAT_DMS, needs_shared
 
 TINY = [
     "--latent-dim",
@@ -228,6 +229,33 @@ def test_ladder_vae_through_fit_and_predict(tmp_path, decoder):
     assert any(name.startswith("guide.encoder.heads.1.") for name in saved["state_dict"])
     assert predict.main(["--checkpoint", str(out), "--samples", "3"]) == 0
     assert len(pd.read_csv(out / "predictions.csv")) == 2140
+
+
+def test_seeds_train_an_ensemble_that_predict_averages(tmp_path, capsys):
+    out = tmp_path / "ensemble"
+    assert fit.main(["--seeds", "0", "1", "--steps", "40", "--out", str(out), *TINY]) == 0
+    assert [load_checkpoint(out / f"seed{s}")["train_config"]["seed"] for s in (0, 1)] == [0, 1]
+    capsys.readouterr()
+    assert predict.main(["--checkpoint", str(out), "--samples", "3"]) == 0
+    printed = capsys.readouterr().out
+    table = pd.read_csv(out / "ensemble_predictions.csv")
+    members = table[["prediction_seed0", "prediction_seed1"]]
+    assert np.allclose(table["prediction"], members.mean(axis=1))
+    assert np.allclose(
+        table["stderr"], (members["prediction_seed0"] - members["prediction_seed1"]).abs() / 2
+    )
+    assert "for seed0" in printed and "for seed1" in printed and "(ensemble of 2)" in printed
+    assert fit.main(["--seeds", "2", "--seed", "3", "--out", str(out), "--quiet"]) == 1
+    assert "give --seed or --seeds, not both" in capsys.readouterr().err
+
+
+@needs_shared
+def test_an_ensemble_of_different_proteins_is_refused(tmp_path, trained, capsys):
+    blat = tmp_path / "blat"
+    assert fit.main(["--model", "independent", "--alignment", str(BLAT), "--out", str(blat)]) == 0
+    out = str(tmp_path / "mixed.csv")
+    assert predict.main(["--checkpoint", str(trained), str(blat), "--out", out]) == 1
+    assert "trained on another focus sequence" in capsys.readouterr().err
 
 
 def test_paper_preset_is_the_released_run(tmp_path):

@@ -8,7 +8,7 @@ import torch
 from pyro_deepseq.models import BayesianVAE, VanillaVAE
 from pyro_deepseq.networks import local_params
 from pyro_deepseq.objective import Minibatch
-from pyro_deepseq.scoring import _estimates, score_variants
+from pyro_deepseq.scoring import Scores, _estimates, ensemble, score_variants
 
 LENGTH, LETTERS = 8, 20
 SMALL = dict(latent_dim=3, encoder_hidden=(16,), decoder_hidden=(8, 16))
@@ -76,3 +76,11 @@ def test_estimator_settings_are_checked(variants):
         scores(vae, variants, 2, estimator="exact")
     with pytest.raises(ValueError, match="particles apply to the iwae estimator only"):
         scores(vae, variants, 2, particles=4)
+
+
+def test_an_ensemble_averages_and_its_error_is_the_spread_between_models():
+    a = Scores(np.array([1.0, -2.0]), np.array([0.1, 0.1]))
+    b = Scores(np.array([3.0, -2.0]), np.array([0.2, 0.2]))
+    assert ensemble([a]) is a
+    both = ensemble([a, b])
+    assert np.allclose(both.delta, [2.0, -2.0]) and np.allclose(both.stderr, [1.0, 0.0])
