@@ -16,9 +16,11 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import pandas as pd
 import pyro
 import torch
 
+from . import plots
 from .alignment import ALPHABETS, Alignment
 from .checkpoint import alignment_metadata, file_sha256, load_checkpoint, save_checkpoint
 from .cli import run
@@ -26,7 +28,7 @@ from .config import ModelConfig, TrainConfig, from_dict, to_dict
 from .errors import DataError
 from .files import atomic_write
 from .independent import SiteIndependentModel
-from .models import MODELS, build_model, options
+from .models import MODELS, build_model, latent_means, options
 from .presets import PRESETS
 from .synthetic import default_family
 from .training import Trainer, write_history
@@ -90,6 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--resume", action="store_true", help="continue the run in --out")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--labels", type=Path, help="'header: label' lines colouring the latent-space plot"
+    )
+    parser.add_argument("--no-plots", action="store_true", help="skip history.png and latent.png")
     for config in (TrainConfig, ModelConfig):
         for field in dataclasses.fields(config):
             if field.name == "model":
@@ -148,6 +154,7 @@ def _fit_one(args, given: dict, out: Path | None) -> int:
             f"{checkpoint} exists: pass --resume to continue it, or choose another --out"
         )
     alignment = _load_alignment(train_config, state)
+    labels = plots.read_labels(args.labels, alignment.headers) if args.labels else None
     if model_config.model == "independent":
         return _fit_independent(alignment, model_config, train_config, out)
     pyro.set_rng_seed(train_config.seed)
@@ -173,7 +180,22 @@ def _fit_one(args, given: dict, out: Path | None) -> int:
         f"{progress.history['loss'][-1]:.2f}"
     )
     print(f"wrote {checkpoint}, {out / 'history.csv'}, {out / 'config.json'}")
+    if not args.no_plots:
+        _plot(trainer, alignment, out, labels)
     return 0
+
+
+def _plot(trainer: Trainer, alignment: Alignment, out: Path, labels: list | None) -> None:
+    """history.png (the loss terms) and latent.png (encoder means, by label or weight)."""
+    history = pd.DataFrame(trainer.progress.history)
+    written = [plots.save(plots.training_curves(history), out / "history.png")]
+    means = latent_means(trainer.vae, alignment.codes)
+    if labels is None:
+        figure = plots.latent_space(means, weights=alignment.weights)
+    else:
+        figure = plots.latent_space(means, labels)
+    written.append(plots.save(figure, out / "latent.png"))
+    print("wrote " + ", ".join(map(str, written)))
 
 
 def _configs(model: str | None, preset: str | None, given: dict):

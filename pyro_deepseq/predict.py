@@ -22,6 +22,7 @@ import pandas as pd
 import pyro
 from scipy.stats import spearmanr
 
+from . import plots
 from .alignment import ALPHABETS, Alignment
 from .checkpoint import Focus, file_sha256, load_checkpoint
 from .cli import run
@@ -66,8 +67,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--batch-size", type=int, default=256, help="variants per batch")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    parser.add_argument("--out", type=Path, help="output CSV (default: next to the checkpoint)")
+    parser.add_argument(
+        "--out", type=Path, help="output .csv or .xlsx (default: CSV next to the checkpoint)"
+    )
     parser.add_argument("--force", action="store_true", help="overwrite existing outputs")
+    parser.add_argument(
+        "--no-plots",
+        action="store_true",
+        help="skip the PNG (predicted vs measured, or the --singles landscape)",
+    )
     return parser
 
 
@@ -91,14 +99,46 @@ def _predict(argv: Sequence[str] | None) -> int:
     mutations = _variants(args, state, focus)
     out = args.out or _default_out(args, paths)
     side = out.with_name(f"{out.stem}_unscoreable.csv")
-    for path in (out, side):
-        if path.exists() and not args.force:
+    matrix = out.with_name(f"{out.stem}_matrix.csv") if args.singles else None
+    drawable = args.singles or mutations.score_column is not None
+    figure = out.with_suffix(".png") if drawable and not args.no_plots else None
+    for path in (out, side, matrix, figure):
+        if path is not None and path.exists() and not args.force:
             raise DataError(f"{path} exists; pass --force to overwrite it")
     members = {}
     for path in paths:  # one checkpoint in memory at a time
         state = state if path == paths[0] else _same_focus(load_checkpoint(path), path, focus)
         members[_label(path, paths)] = _score(args, state, focus, mutations)
     scores = ensemble(list(members.values()))
+    table = _table(mutations, scores, members)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix.lower() == ".xlsx":
+        table.to_excel(out, index=False)
+    else:
+        table.to_csv(out, index=False)
+    if len(mutations.unscoreable):
+        mutations.unscoreable.to_csv(side, index=False)
+    if matrix is not None:
+        landscape = plots.singles_matrix(
+            scores.delta, focus.focus_sequence, focus.positions, focus.alphabet
+        )
+        landscape.to_csv(matrix, index=False)
+        print(f"wrote the position × letter matrix to {matrix}")
+    if figure is not None:
+        drawing = (
+            plots.landscape(landscape)
+            if args.singles
+            else plots.predicted_vs_measured(
+                scores.delta, mutations.scoreable["score"], mutations.score_column
+            )
+        )
+        print(f"wrote {plots.save(drawing, figure)}")
+    _report(mutations, table, out, side, time.perf_counter() - started)
+    return 0
+
+
+def _table(mutations: MutationSet, scores: Scores, members: dict) -> pd.DataFrame:
+    """mutant, prediction, stderr, each ensemble member's prediction, the measured column."""
     table = pd.DataFrame(
         {
             "mutant": mutations.scoreable["mutant"],
@@ -111,12 +151,7 @@ def _predict(argv: Sequence[str] | None) -> int:
             table[f"prediction_{label}"] = member.delta
     if mutations.score_column is not None:
         table[mutations.score_column] = mutations.scoreable["score"].to_numpy()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out, index=False)
-    if len(mutations.unscoreable):
-        mutations.unscoreable.to_csv(side, index=False)
-    _report(mutations, table, out, side, time.perf_counter() - started)
-    return 0
+    return table
 
 
 def _variants(args, state: dict, focus: Focus) -> MutationSet:

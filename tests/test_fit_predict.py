@@ -78,6 +78,29 @@ def test_predict_singles_covers_every_substitution(trained):
     )
     table = pd.read_csv(out)
     assert len(table) == 60 * 19 and list(table.columns) == ["mutant", "prediction", "stderr"]
+    matrix = pd.read_csv(trained / "all_singles_matrix.csv")
+    assert matrix.shape == (60, 22) and (trained / "all_singles.png").stat().st_size > 5000
+
+
+def test_plots_and_excel_output(trained, tmp_path, capsys):
+    assert (trained / "history.png").stat().st_size > 5000
+    assert (trained / "latent.png").stat().st_size > 5000
+    assert (trained / "predictions.png").stat().st_size > 5000  # predicted vs measured
+    out = tmp_path / "scores.xlsx"
+    args = ["--checkpoint", str(trained), "--samples", "2", "--out", str(out), "--no-plots"]
+    assert predict.main(args) == 0
+    assert len(pd.read_excel(out)) == 2140 and not out.with_suffix(".png").exists()
+    labels = tmp_path / "labels.txt"
+    alignment = Alignment.from_file(default_family()[0])
+    labels.write_text("".join(f"{h}: group{i % 3}\n" for i, h in enumerate(alignment.headers)))
+    run = tmp_path / "labelled"
+    fit_args = ["--steps", "5", "--labels", str(labels), "--out", str(run), *TINY]
+    assert fit.main(fit_args) == 0
+    assert (run / "latent.png").stat().st_size > 5000
+    bad = ["--steps", "5", "--labels", str(tmp_path / "none.txt"), "--out", str(tmp_path / "x")]
+    assert fit.main([*bad, *TINY]) == 1
+    assert "labels file not found" in capsys.readouterr().err
+    assert not (tmp_path / "x" / "model.pt").exists()  # refused before training
 
 
 def test_predict_with_the_iwae_estimator(trained, capsys):

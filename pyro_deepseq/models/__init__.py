@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import inspect
 
+import numpy as np
+import torch
+
 from .bayesian import BayesianVAE
 from .ladder import LadderVAE
 from .vanilla import VanillaVAE
@@ -21,3 +24,15 @@ def build_model(config, length: int, letters: int):
     """The model a :class:`~pyro_deepseq.config.ModelConfig` describes, for L columns, K letters."""
     arguments = {k: v for k, v in config.arguments().items() if k in options(config.model)}
     return MODELS[config.model](length, letters, **arguments)
+
+
+@torch.no_grad()
+def latent_means(vae, codes: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+    """The encoder's mean of z (z_1 in the Ladder VAE) for each sequence: shape (N, latent size)."""
+    device = next(vae.parameters()).device
+    encoder = vae.guide.encoder
+    chunks = [
+        encoder.means(torch.as_tensor(codes[start : start + batch_size], device=device).long())
+        for start in range(0, len(codes), batch_size)
+    ]
+    return torch.cat(chunks).cpu().numpy()

@@ -118,6 +118,16 @@ class LadderEncoder(nn.Module):
             estimates.append(head(hidden))
         return estimates
 
+    def means(self, codes: torch.Tensor) -> torch.Tensor:
+        """z_1 along the top-down pass with every level at its mean instead of a draw."""
+        estimates, z = self.bottom_up(codes), None
+        for level in range(len(estimates), 0, -1):
+            loc, scale = estimates[level - 1]
+            if z is not None:
+                loc, _ = precision_weighted(loc, scale, *self._prior[0].conditional(level, z))
+            z = loc
+        return z
+
     def sample(self, batch: Minibatch) -> None:
         prior = self._prior[0]
         with sequence_plate(batch):

@@ -46,3 +46,7 @@ class GaussianEncoder(Encoder):
             loc, scale = self(batch.codes)
             with annealed(batch):
                 pyro.sample("z", dist.Normal(loc, scale).to_event(1))
+
+    def means(self, codes: torch.Tensor) -> torch.Tensor:
+        """The mean of q(z | x) for each sequence."""
+        return self(codes)[0]

@@ -1,0 +1,145 @@
+"""Figures of a run: training curves, predicted vs measured, the mutational landscape and the
+latent space.
+
+Each function returns a matplotlib ``Figure`` built without pyplot, so it draws headless (no
+display, no global backend switched under a notebook) and shows itself when a notebook cell
+returns it; ``save`` writes it as a PNG.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.colors import TwoSlopeNorm
+from matplotlib.figure import Figure
+from scipy.stats import spearmanr
+
+from .errors import DataError
+from .files import atomic_write
+
+CURVES = ("loss", "reconstruction", "kl_latent", "kl_global")
+#: Labels beyond the most common ones are drawn as "other" in latent-space plots.
+MAX_LABELS = 8
+
+
+def save(figure: Figure, path: str | Path) -> Path:
+    """Write ``figure`` as a PNG (atomically) and return the path."""
+    path = Path(path)
+    with atomic_write(path) as temporary:
+        figure.savefig(temporary, format="png", dpi=120, bbox_inches="tight")
+    return path
+
+
+def training_curves(history: pd.DataFrame) -> Figure:
+    """The loss and each term of the ELBO against the step (terms that stay 0 are left out)."""
+    columns = [c for c in CURVES if c in history and history[c].abs().sum() > 0]
+    figure = Figure(figsize=(4 * len(columns), 3.2), layout="constrained")
+    for ax, column in zip(figure.subplots(1, len(columns), squeeze=False)[0], columns, strict=True):
+        ax.plot(history["step"], history[column])
+        if column == "reconstruction" and history.get("heldout_elbo") is not None:
+            heldout = history.dropna(subset=["heldout_elbo"])
+            if len(heldout):
+                ax.plot(heldout["step"], heldout["heldout_elbo"], "o-", label="held-out ELBO")
+                ax.legend()
+        ax.set(title=column.replace("_", " "), xlabel="step")
+    return figure
+
+
+def predicted_vs_measured(predicted, measured, measured_name: str = "measured") -> Figure:
+    """Scatter of Δ against the measured fitness, with Spearman ρ in the title."""
+    rho = spearmanr(predicted, measured).statistic
+    figure = Figure(figsize=(5, 4.5), layout="constrained")
+    ax = figure.subplots()
+    ax.scatter(predicted, measured, s=4, alpha=0.4, linewidths=0)
+    ax.set(
+        title=f"Spearman ρ = {rho:.3f} (n = {len(predicted):,})",
+        xlabel="predicted Δ (higher = fitter)",
+        ylabel=measured_name,
+    )
+    return figure
+
+
+def singles_matrix(deltas: np.ndarray, focus_sequence: str, positions, alphabet: str):
+    """Δ of every single substitution as a (position × letter) table; the wild type scores 0.
+
+    ``deltas`` are in the order of :meth:`MutationSet.all_singles`: by position, then letter.
+    """
+    length, letters = len(focus_sequence), len(alphabet)
+    matrix = np.zeros((length, letters))
+    others = np.ones((length, letters), dtype=bool)
+    others[np.arange(length), [alphabet.index(c) for c in focus_sequence]] = False
+    matrix[others] = deltas
+    frame = pd.DataFrame(matrix, columns=list(alphabet))
+    frame.insert(0, "wild_type", list(focus_sequence))
+    frame.insert(0, "position", np.asarray(positions))
+    return frame
+
+
+def landscape(matrix: pd.DataFrame) -> Figure:
+    """Heatmap of a :func:`singles_matrix`: positions across, letters down, wild type marked."""
+    letters = [c for c in matrix.columns if c not in ("position", "wild_type")]
+    values = matrix[letters].to_numpy().T
+    low, high = np.nanmin(values), np.nanmax(values)
+    norm = TwoSlopeNorm(0.0, min(low, -1e-6), max(high, 1e-6))
+    width = min(max(6.0, 0.09 * len(matrix)), 40.0)
+    figure = Figure(figsize=(width, 4.2), layout="constrained")
+    ax = figure.subplots()
+    image = ax.imshow(values, aspect="auto", cmap="RdBu", norm=norm, interpolation="nearest")
+    wild = [letters.index(c) for c in matrix["wild_type"]]
+    ax.scatter(np.arange(len(matrix)), wild, s=3, c="black", marker="s", label="wild type")
+    ticks = np.arange(0, len(matrix), max(1, len(matrix) // 25))
+    ax.set_xticks(ticks, matrix["position"].to_numpy()[ticks])
+    ax.set_yticks(np.arange(len(letters)), letters)
+    ax.set(xlabel="position", ylabel="substitution")
+    figure.colorbar(image, ax=ax, label="Δ (higher = fitter)", fraction=0.03)
+    return figure
+
+
+def latent_space(means: np.ndarray, labels: Sequence[str] | None = None, weights=None) -> Figure:
+    """Encoder means in two dimensions (their first two principal components when wider),
+    coloured by a label per sequence or, without labels, by sequence weight."""
+    means = np.asarray(means, dtype=np.float64)
+    centred = means - means.mean(0)
+    if means.shape[1] > 2:
+        _, _, components = np.linalg.svd(centred, full_matrices=False)
+        points, axes = centred @ components[:2].T, ("PC 1", "PC 2")
+    else:
+        points, axes = centred, ("z 1", "z 2")
+    figure = Figure(figsize=(6, 5), layout="constrained")
+    ax = figure.subplots()
+    if labels is not None:
+        names = pd.Series(list(labels))
+        common = names.value_counts().index[:MAX_LABELS]
+        names = names.where(names.isin(common), "other")
+        for name in [*common, "other"]:
+            chosen = (names == name).to_numpy()
+            if chosen.any():
+                ax.scatter(*points[chosen].T, s=3, alpha=0.6, label=f"{name} ({chosen.sum():,})")
+        ax.legend(markerscale=4, fontsize="small")
+    else:
+        colour = np.ones(len(points)) if weights is None else np.asarray(weights)
+        image = ax.scatter(*points.T, s=3, c=colour, cmap="viridis", alpha=0.6)
+        figure.colorbar(image, ax=ax, label="sequence weight")
+    ax.set(xlabel=axes[0], ylabel=axes[1], title="latent space (encoder means)")
+    return figure
+
+
+def read_labels(path: str | Path, headers: Sequence[str]) -> list[str]:
+    """Labels per sequence from lines ``header: label``; sequences without one get "unlabelled"."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: labels file not found")
+    labels = {}
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        header, separator, label = line.rpartition(":")
+        if not separator:
+            raise DataError(f"{path}, line {number}: expected 'header: label', got {line!r}")
+        labels[header.strip().lstrip(">")] = label.strip()
+    if not labels.keys() & set(headers):
+        raise DataError(f"{path}: no header in it names a sequence of the alignment")
+    return [labels.get(header, "unlabelled") for header in headers]
