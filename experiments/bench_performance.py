@@ -1,0 +1,162 @@
+"""Speed side by side, in one run on one machine; writes experiments/results/performance.json.
+
+Stages, each in a fresh subprocess so that its peak memory is its own:
+- ``matmul``: the machine's fp32 matrix-multiply rate (GFLOP/s), the yardstick;
+- ``train-B``: training throughput of the paper preset's model (the Bayesian VAE on BLAT) at batch
+  B: sequences/s, steps/s, and the dense-equivalent FLOP rate as a fraction of the matmul rate;
+- ``score``: scoring all BLAT single substitutions (variant-samples/s, ms per sequence-sample);
+- ``weights-blat``, ``weights-generated``: sequence weights (``bench_weights.py``'s cases).
+
+Usage: python experiments/bench_performance.py [--batches 100 400 1000] [--device auto]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from itertools import pairwise
+from pathlib import Path
+
+import pyro
+import torch
+from bench_weights import _peak_mib, machine, run_case
+from benchmarks import DATASETS, ROOT, load
+
+from pyro_deepseq.config import ModelConfig, TrainConfig
+from pyro_deepseq.devices import resolve_device
+from pyro_deepseq.models import build_model
+from pyro_deepseq.mutations import MutationSet
+from pyro_deepseq.presets import PRESETS
+from pyro_deepseq.scoring import score_variants
+from pyro_deepseq.training import Trainer
+
+#: Steps before timing (allocations, first-touch pages), then timed steps.
+WARMUP_STEPS, TIMED_STEPS = 5, 20
+
+
+def matmul_rate(device: str, size: int = 4096, repeats: int = 10) -> dict:
+    a = torch.randn(size, size, device=device)
+    b = torch.randn(size, size, device=device)
+    a @ b
+    _synchronize(device)
+    started = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    _synchronize(device)
+    seconds = (time.perf_counter() - started) / repeats
+    return {"size": size, "gflops": round(2 * size**3 / seconds / 1e9, 1)}
+
+
+def dense_flops_per_sequence(length: int, letters: int, config) -> int:
+    """Forward and backward FLOPs of one sequence through the dense-equivalent networks.
+
+    Every layer as a dense matrix (the encoder reading the one-hot sequence, the decoder writing
+    all L × K logits): 2 FLOPs per multiply-add forward, twice that backward.
+    """
+    encoder = [length * letters, *config.encoder_hidden, 2 * config.latent_dim]
+    decoder = [config.latent_dim, *config.decoder_hidden, length * letters]
+    macs = sum(a * b for sizes in (encoder, decoder) for a, b in pairwise(sizes))
+    return 6 * macs
+
+
+def train_throughput(batch_size: int, device: str) -> dict:
+    alignment, _ = load("blat")
+    model_settings, train_settings = PRESETS["paper"]
+    model_config = ModelConfig(**model_settings)
+    steps = WARMUP_STEPS + TIMED_STEPS
+    config = TrainConfig(**{**train_settings, "batch_size": batch_size, "device": device})
+    config = dataclasses.replace(config, steps=steps, checkpoint_every=10**9)
+    pyro.set_rng_seed(0)
+    vae = build_model(model_config, alignment.num_positions, 20)
+    with tempfile.TemporaryDirectory() as folder:
+        trainer = Trainer(vae, alignment, model_config, config, Path(folder) / "model.pt")
+        baseline = _peak_mib()
+        warm = trainer.run(show_progress=False, until=WARMUP_STEPS).seconds
+        seconds = (trainer.run(show_progress=False).seconds - warm) / TIMED_STEPS  # loop only
+    flops = dense_flops_per_sequence(alignment.num_positions, 20, model_config)
+    return {
+        "batch_size": batch_size,
+        "steps_per_second": round(1 / seconds, 2),
+        "sequences_per_second": round(batch_size / seconds, 1),
+        "dense_flops_per_sequence": flops,
+        "gflops": round(flops * batch_size / seconds / 1e9, 1),
+        "peak_memory_mib": round(_peak_mib() - baseline, 1),
+    }
+
+
+def score_throughput(samples: int, device: str) -> dict:
+    alignment, _ = load("blat")
+    singles = MutationSet.all_singles(alignment)
+    pyro.set_rng_seed(0)
+    vae = build_model(ModelConfig("bayesian"), alignment.num_positions, 20).to(device)
+    baseline = _peak_mib()
+    started = time.perf_counter()
+    score_variants(vae, singles.codes, alignment.focus_codes, 20, samples, device=device)
+    _synchronize(device)
+    seconds = time.perf_counter() - started
+    evaluated = singles.num_scoreable * samples
+    return {
+        "variants": singles.num_scoreable,
+        "samples": samples,
+        "seconds": round(seconds, 1),
+        "variant_samples_per_second": round(evaluated / seconds),
+        "ms_per_sequence_sample": round(1000 * seconds / evaluated, 4),
+        "peak_memory_mib": round(_peak_mib() - baseline, 1),
+    }
+
+
+def run_stage(stage: str, args) -> dict:
+    device = str(resolve_device(args.device))
+    if stage == "matmul":
+        return matmul_rate(device)
+    if stage.startswith("train-"):
+        return train_throughput(int(stage.removeprefix("train-")), device)
+    if stage == "score":
+        return score_throughput(args.score_samples, device)
+    return run_case(stage.removeprefix("weights-"), args.device)
+
+
+def _synchronize(device: str) -> None:
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batches", type=int, nargs="+", default=[100, 400, 1000])
+    parser.add_argument("--score-samples", type=int, default=100)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--out", type=Path, default=ROOT / "experiments/results/performance.json")
+    parser.add_argument("--stage", help=argparse.SUPPRESS)  # internal: run one stage, print JSON
+    args = parser.parse_args()
+    if args.stage:
+        print(json.dumps(run_stage(args.stage, args)))
+        return 0
+    stages = ["matmul", *[f"train-{b}" for b in args.batches], "score"]
+    stages += ["weights-blat", "weights-generated"]
+    results = {"machine": machine(), "data": str(DATASETS["blat"][0].name)}
+    for stage in stages:
+        command = [sys.executable, __file__, "--stage", stage, "--device", args.device]
+        command += ["--score-samples", str(args.score_samples)]
+        finished = subprocess.run(command, capture_output=True, text=True)
+        if finished.returncode != 0:
+            sys.exit(f"stage {stage} failed:\n{finished.stderr}")
+        results[stage] = json.loads(finished.stdout.strip().splitlines()[-1])
+        print(stage, json.dumps(results[stage]), flush=True)
+    rate = results["matmul"]["gflops"]
+    for batch in args.batches:
+        train = results[f"train-{batch}"]
+        train["fraction_of_matmul"] = round(train["gflops"] / rate, 3)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
