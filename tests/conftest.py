@@ -2,9 +2,13 @@
 
 from pathlib import Path
 
+import pyro.poutine as poutine
 import pytest
+import torch
 
 from pyro_deepseq.alignment import Alignment
+from pyro_deepseq.networks import local_params
+from pyro_deepseq.objective import Minibatch
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 BLAT = SHARED / "BLAT_ECOLX_hmmerbit_plmc_n5_m30_f50_t0.2_r24-286_id100_b105.a2m"
@@ -42,3 +46,18 @@ def write(path: Path, text: str) -> Path:
     """Write ``text`` (dedented of a leading newline) to ``path`` and return it."""
     path.write_text(text.lstrip("\n"))
     return path
+
+
+def random_batch(rows: int, length: int, letters: int, scale: float, seed: int = 1) -> Minibatch:
+    """Random sequences (gaps included), each weighing ``scale``, global sites weighing 0.1."""
+    generator = torch.Generator().manual_seed(seed)
+    codes = torch.randint(0, letters + 1, (rows, length), generator=generator)
+    return Minibatch(codes, letters, torch.arange(rows), rows, torch.full((rows,), scale), 0.1)
+
+
+def traces(vae, batch):
+    """The guide's trace, and the model's replayed on it."""
+    with local_params():
+        guide = poutine.trace(vae.guide).get_trace(batch)
+        model = poutine.trace(poutine.replay(vae.model, trace=guide)).get_trace(batch)
+    return guide, model

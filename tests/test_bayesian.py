@@ -13,7 +13,9 @@ from pyro_deepseq.meanfield import IsotropicNormal, MeanFieldNormal, standard_no
 from pyro_deepseq.models import BayesianVAE
 from pyro_deepseq.models.bayesian import sparsity_prior_loc
 from pyro_deepseq.networks import local_params
-from pyro_deepseq.objective import Minibatch, elbo_terms, loss, per_sequence_elbo
+from pyro_deepseq.objective import elbo_terms, loss, per_sequence_elbo
+
+from .conftest import random_batch, traces
 
 LENGTH, LETTERS, LATENT = 7, 20, 3
 SMALL = dict(latent_dim=LATENT, encoder_hidden=(16,), decoder_hidden=(6, 12), conv_size=5)
@@ -25,16 +27,7 @@ def small_vae(**options):
 
 
 def batch_of(rows=4, seed=1):
-    generator = torch.Generator().manual_seed(seed)
-    codes = torch.randint(0, LETTERS + 1, (rows, LENGTH), generator=generator)
-    return Minibatch(codes, LETTERS, torch.arange(rows), rows, torch.full((rows,), 0.25), 0.1)
-
-
-def traces(vae, batch):
-    with local_params():
-        guide = poutine.trace(vae.guide).get_trace(batch)
-        model = poutine.trace(poutine.replay(vae.model, trace=guide)).get_trace(batch)
-    return guide, model
+    return random_batch(rows, LENGTH, LETTERS, 0.25, seed)
 
 
 def global_sites(trace):

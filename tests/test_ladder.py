@@ -1,7 +1,6 @@
 """The Ladder VAE: shapes, the merge, the direction of its KL terms, and its one-level limit."""
 
 import pyro
-import pyro.poutine as poutine
 import pytest
 import torch
 from pyro.infer import Trace_ELBO
@@ -9,7 +8,9 @@ from pyro.infer import Trace_ELBO
 from pyro_deepseq.models import BayesianVAE, LadderVAE, VanillaVAE
 from pyro_deepseq.models.ladder import precision_weighted
 from pyro_deepseq.networks import local_params
-from pyro_deepseq.objective import Minibatch, loss, per_sequence_elbo
+from pyro_deepseq.objective import loss, per_sequence_elbo
+
+from .conftest import random_batch, traces
 
 LENGTH, LETTERS = 7, 20
 SMALL = dict(latent_dim=5, encoder_hidden=(24,), decoder_hidden=(8, 16))
@@ -22,16 +23,7 @@ def ladder(**options):
 
 
 def batch_of(rows=6, seed=1):
-    generator = torch.Generator().manual_seed(seed)
-    codes = torch.randint(0, LETTERS + 1, (rows, LENGTH), generator=generator)
-    return Minibatch(codes, LETTERS, torch.arange(rows), rows, torch.full((rows,), 0.5), 0.1)
-
-
-def traces(vae, batch):
-    with local_params():
-        guide = poutine.trace(vae.guide).get_trace(batch)
-        model = poutine.trace(poutine.replay(vae.model, trace=guide)).get_trace(batch)
-    return guide, model
+    return random_batch(rows, LENGTH, LETTERS, 0.5, seed)
 
 
 def test_every_level_has_its_shape_in_model_and_guide():
