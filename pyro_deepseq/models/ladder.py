@@ -118,27 +118,30 @@ class LadderEncoder(nn.Module):
             estimates.append(head(hidden))
         return estimates
 
-    def means(self, codes: torch.Tensor) -> torch.Tensor:
-        """z_1 along the top-down pass with every level at its mean instead of a draw."""
+    def top_down(self, codes: torch.Tensor, draw) -> torch.Tensor:
+        """z_L, …, z_1 in turn, each ``draw(level, loc, scale)`` of q(z_level | z_level+1, x).
+
+        Returns z_1.
+        """
         estimates, z = self.bottom_up(codes), None
         for level in range(len(estimates), 0, -1):
             loc, scale = estimates[level - 1]
             if z is not None:
-                loc, _ = precision_weighted(loc, scale, *self._prior[0].conditional(level, z))
-            z = loc
+                loc, scale = precision_weighted(loc, scale, *self._prior[0].conditional(level, z))
+            z = draw(level, loc, scale)
         return z
 
+    def means(self, codes: torch.Tensor) -> torch.Tensor:
+        """z_1 along the top-down pass with every level at its mean instead of a draw."""
+        return self.top_down(codes, lambda level, loc, scale: loc)
+
     def sample(self, batch: Minibatch) -> None:
-        prior = self._prior[0]
+        def draw(level, loc, scale):
+            with annealed(batch):
+                return pyro.sample(_site(level), dist.Normal(loc, scale).to_event(1))
+
         with sequence_plate(batch):
-            estimates = self.bottom_up(batch.codes)
-            z = None
-            for level in range(len(estimates), 0, -1):
-                loc, scale = estimates[level - 1]
-                if z is not None:
-                    loc, scale = precision_weighted(loc, scale, *prior.conditional(level, z))
-                with annealed(batch):
-                    z = pyro.sample(_site(level), dist.Normal(loc, scale).to_event(1))
+            self.top_down(batch.codes, draw)
 
 
 class LadderVAE(nn.Module):
