@@ -37,7 +37,7 @@ def run_seed(alignment, mutations, seed: int, args, results: dict, out: Path) ->
     it has already passed are skipped.
     """
     model_settings, train_settings = PRESETS[args.preset]
-    model_config = ModelConfig(**model_settings)
+    model_config = ModelConfig(**{**model_settings, **_model_overrides(args)})
     overrides = {k: v for k, v in _overrides(args).items() if v}
     fixed = {
         "alignment": str(DATASETS[args.dataset][0]),
@@ -83,6 +83,11 @@ def _overrides(args) -> dict:
     return {"lr": args.lr, "batch_size": args.batch_size, "lr_schedule": args.lr_schedule}
 
 
+def _model_overrides(args) -> dict:
+    widths = {"encoder_hidden": args.encoder_hidden, "decoder_hidden": args.decoder_hidden}
+    return {name: tuple(value) for name, value in widths.items() if value}
+
+
 def _write(results: dict, out: Path) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     with atomic_write(out) as temporary:
@@ -96,6 +101,8 @@ def main() -> int:
     parser.add_argument("--lr", type=float, help="override the preset's learning rate")
     parser.add_argument("--batch-size", type=int, help="override the preset's batch size")
     parser.add_argument("--lr-schedule", choices=LR_SCHEDULES, help="override the preset's")
+    parser.add_argument("--encoder-hidden", type=int, nargs="+", help="override the widths")
+    parser.add_argument("--decoder-hidden", type=int, nargs="+", help="override the widths")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--evaluate-at", type=int, nargs="+", default=[2000, 5000, 10000])
     parser.add_argument("--samples", type=int, default=50, help="ELBO samples before the last")
@@ -116,7 +123,7 @@ def main() -> int:
         "score_column": DATASETS[args.dataset][2],
         "scoreable": mutations.num_scoreable,
         "preset": args.preset,
-        "overrides": _overrides(args),
+        "overrides": {**_overrides(args), **_model_overrides(args)},
         "device": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu",
         "cpu": platform.processor() or platform.machine(),
         "threads": torch.get_num_threads(),

@@ -2,7 +2,8 @@
 
 Each model trains the same number of steps on the same sequences (a held-out 5 % is set aside),
 then is scored on the DMS table. Writes ρ, the held-out ELBO and the wall time of each to
-experiments/results/compare_models_<dataset>.json (rewritten after every model).
+experiments/results/compare_models_<dataset>.json (rewritten after every model; rows of an earlier
+run of the same comparison are kept for the models not named again).
 
     python experiments/compare_models.py --dataset blat --steps 2000
 """
@@ -78,6 +79,15 @@ def train_and_score(name: str, alignment, mutations, args) -> dict:
     }
 
 
+def _earlier_rows(out: Path, results: dict, rerun: list[str]) -> list[dict]:
+    """Rows of an earlier run of the same comparison for the models not run again now."""
+    if not out.exists():
+        return []
+    earlier = json.loads(out.read_text())
+    same = all(earlier.get(k) == results[k] for k in ("dataset", "size", "steps", "seed"))
+    return [row for row in earlier["models"] if row["model"] not in rerun] if same else []
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", choices=DATASETS, default="blat")
@@ -105,6 +115,7 @@ def main() -> int:
         "site_independent_rho": site_independent_rho(alignment, mutations),
         "models": [],
     }
+    results["models"] = _earlier_rows(out, results, args.models)
     for name in args.models:
         results["models"].append(train_and_score(name, alignment, mutations, args))
         print(json.dumps(results["models"][-1]), flush=True)

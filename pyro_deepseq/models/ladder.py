@@ -15,12 +15,14 @@ one-sample estimate of E_q[KL(q(z_i | z_{i+1}, x) ‖ p(z_i | z_{i+1}))], so the
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import pyro
 import pyro.distributions as dist
 import torch
 from torch import nn
+from torch.nn import functional
 
 from ..networks import Decoder, Encoder, glorot_, local_params
 from ..objective import Minibatch, annealed, sequence_plate
@@ -31,24 +33,38 @@ from .vanilla import VanillaGuide, VanillaModel
 DECODERS = ("dense", "sparse")
 
 
+#: Floor of the merged variance: keeps q(z_i | z_{i+1}, x) proper when a head's σ underflows.
+MIN_VARIANCE = 1e-12
+
+
 def precision_weighted(loc_hat, scale_hat, loc_prior, scale_prior):
-    """The merge of two Gaussian estimates: σ² = 1/(σ̂⁻² + σ_p⁻²), μ = (μ̂σ̂⁻² + μ_pσ_p⁻²)σ²."""
-    precision_hat, precision_prior = scale_hat.pow(-2), scale_prior.pow(-2)
-    variance = (precision_hat + precision_prior).reciprocal()
-    loc = (loc_hat * precision_hat + loc_prior * precision_prior) * variance
+    """The merge of two Gaussian estimates: σ² = 1/(σ̂⁻² + σ_p⁻²), μ = (μ̂σ̂⁻² + μ_pσ_p⁻²)σ².
+
+    Computed as σ² = σ̂²σ_p²/(σ̂² + σ_p²) and μ = (μ̂σ_p² + μ_pσ̂²)/(σ̂² + σ_p²), which stays finite
+    where precisions of tiny scales would overflow float32.
+    """
+    variance_hat, variance_prior = scale_hat.square(), scale_prior.square()
+    total = variance_hat + variance_prior
+    loc = (loc_hat * variance_prior + loc_prior * variance_hat) / total
+    variance = (variance_hat * variance_prior / total).clamp(min=MIN_VARIANCE)
     return loc, variance.sqrt()
 
 
 class GaussianHead(nn.Module):
-    """(μ, σ) of a diagonal Gaussian from features: separate heads for μ and log σ."""
+    """(μ, σ) of a diagonal Gaussian from features: separate heads for μ and σ = softplus(·).
 
-    def __init__(self, inputs: int, outputs: int, log_scale_bias: float):
+    ``initial_scale`` sets σ at the start (the head's bias is its softplus inverse). Softplus
+    grows linearly, so σ cannot overflow as exp(log σ) can.
+    """
+
+    def __init__(self, inputs: int, outputs: int, initial_scale: float):
         super().__init__()
         self.loc = glorot_(nn.Linear(inputs, outputs))
-        self.log_scale = glorot_(nn.Linear(inputs, outputs), bias=log_scale_bias)
+        raw = math.log(math.expm1(initial_scale))
+        self.raw_scale = glorot_(nn.Linear(inputs, outputs), bias=raw)
 
     def forward(self, hidden: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.loc(hidden), self.log_scale(hidden).exp()
+        return self.loc(hidden), functional.softplus(self.raw_scale(hidden))
 
 
 def _site(level: int) -> str:
@@ -63,7 +79,7 @@ class LadderPrior(nn.Module):
         self.latent_dims = tuple(latent_dims)
         self.conditionals = nn.ModuleList(
             nn.Sequential(
-                glorot_(nn.Linear(upper, hidden)), nn.ReLU(), GaussianHead(hidden, lower, 0.0)
+                glorot_(nn.Linear(upper, hidden)), nn.ReLU(), GaussianHead(hidden, lower, 1.0)
             )
             for lower, upper in zip(latent_dims[:-1], latent_dims[1:], strict=True)
         )
@@ -88,7 +104,7 @@ class LadderEncoder(nn.Module):
     """Guide side: the bottom-up pass, then top-down sampling through the precision-weighted merge.
 
     Level 1's features and heads are the single-level VAE's :class:`Encoder`; each level above
-    adds a dense ReLU layer and its own heads (log σ bias −5, as the original's encoder).
+    adds a dense ReLU layer and its own heads, starting at σ̂ = e⁻⁵ like the original's encoder.
     """
 
     def __init__(
@@ -106,7 +122,9 @@ class LadderEncoder(nn.Module):
         self.rungs = nn.ModuleList(
             nn.Sequential(glorot_(nn.Linear(inputs, hidden)), nn.ReLU()) for inputs in widths[:-1]
         )
-        self.heads = nn.ModuleList(GaussianHead(hidden, dim, -5.0) for dim in latent_dims[1:])
+        self.heads = nn.ModuleList(
+            GaussianHead(hidden, dim, math.exp(-5.0)) for dim in latent_dims[1:]
+        )
         self._prior = (prior,)  # the model's own network, registered (and saved) with the model
 
     def bottom_up(self, codes: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
