@@ -33,25 +33,28 @@ from .vanilla import VanillaGuide, VanillaModel
 DECODERS = ("dense", "sparse")
 
 
-#: Floor of the merged variance: keeps q(z_i | z_{i+1}, x) proper when a head's σ underflows.
-MIN_VARIANCE = 1e-12
+#: Bounds on the variances the merge reads: both estimates can grow sharp enough during training
+#: for their variances to underflow float32, and 0/0 is NaN.
+VARIANCE_BOUNDS = (1e-8, 1e8)
+#: Smallest σ a head gives, so that no KL term divides by a vanishing σ_p.
+MIN_SCALE = 1e-4
 
 
 def precision_weighted(loc_hat, scale_hat, loc_prior, scale_prior):
     """The merge of two Gaussian estimates: σ² = 1/(σ̂⁻² + σ_p⁻²), μ = (μ̂σ̂⁻² + μ_pσ_p⁻²)σ².
 
     Computed as σ² = σ̂²σ_p²/(σ̂² + σ_p²) and μ = (μ̂σ_p² + μ_pσ̂²)/(σ̂² + σ_p²), which stays finite
-    where precisions of tiny scales would overflow float32.
+    where the precisions of tiny scales would overflow float32.
     """
-    variance_hat, variance_prior = scale_hat.square(), scale_prior.square()
+    variance_hat = scale_hat.square().clamp(*VARIANCE_BOUNDS)
+    variance_prior = scale_prior.square().clamp(*VARIANCE_BOUNDS)
     total = variance_hat + variance_prior
     loc = (loc_hat * variance_prior + loc_prior * variance_hat) / total
-    variance = (variance_hat * variance_prior / total).clamp(min=MIN_VARIANCE)
-    return loc, variance.sqrt()
+    return loc, (variance_hat * variance_prior / total).sqrt()
 
 
 class GaussianHead(nn.Module):
-    """(μ, σ) of a diagonal Gaussian from features: separate heads for μ and σ = softplus(·).
+    """(μ, σ) of a diagonal Gaussian from features: separate heads, σ = softplus(·) + σ_min.
 
     ``initial_scale`` sets σ at the start (the head's bias is its softplus inverse). Softplus
     grows linearly, so σ cannot overflow as exp(log σ) can.
@@ -60,11 +63,11 @@ class GaussianHead(nn.Module):
     def __init__(self, inputs: int, outputs: int, initial_scale: float):
         super().__init__()
         self.loc = glorot_(nn.Linear(inputs, outputs))
-        raw = math.log(math.expm1(initial_scale))
+        raw = math.log(math.expm1(initial_scale - MIN_SCALE))
         self.raw_scale = glorot_(nn.Linear(inputs, outputs), bias=raw)
 
     def forward(self, hidden: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.loc(hidden), functional.softplus(self.raw_scale(hidden))
+        return self.loc(hidden), functional.softplus(self.raw_scale(hidden)) + MIN_SCALE
 
 
 def _site(level: int) -> str:
