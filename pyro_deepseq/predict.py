@@ -118,23 +118,27 @@ def _predict(argv: Sequence[str] | None) -> int:
         table.to_csv(out, index=False)
     if len(mutations.unscoreable):
         mutations.unscoreable.to_csv(side, index=False)
+    _draw(args, scores, mutations, focus, matrix, figure)
+    _report(mutations, table, out, side, time.perf_counter() - started)
+    return 0
+
+
+def _draw(args, scores: Scores, mutations: MutationSet, focus: Focus, matrix, figure) -> None:
+    """The --singles landscape (matrix CSV and heatmap), or predicted vs measured."""
     if matrix is not None:
         landscape = plots.singles_matrix(
             scores.delta, focus.focus_sequence, focus.positions, focus.alphabet
         )
         landscape.to_csv(matrix, index=False)
         print(f"wrote the position × letter matrix to {matrix}")
-    if figure is not None:
-        drawing = (
-            plots.landscape(landscape)
-            if args.singles
-            else plots.predicted_vs_measured(
-                scores.delta, mutations.scoreable["score"], mutations.score_column
-            )
-        )
-        print(f"wrote {plots.save(drawing, figure)}")
-    _report(mutations, table, out, side, time.perf_counter() - started)
-    return 0
+    if figure is None:
+        return
+    if args.singles:
+        drawing = plots.landscape(landscape)
+    else:
+        measured = mutations.scoreable["score"]
+        drawing = plots.predicted_vs_measured(scores.delta, measured, mutations.score_column)
+    print(f"wrote {plots.save(drawing, figure)}")
 
 
 def _table(mutations: MutationSet, scores: Scores, members: dict) -> pd.DataFrame:

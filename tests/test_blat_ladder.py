@@ -21,4 +21,4 @@ def test_ladder_vae_beats_the_site_independent_model_on_blat(tmp_path):
     assert predict.main([*predict_args, "--score-column", "2500", "--samples", "50"]) == 0
     table = pd.read_csv(out / "predictions.csv")
     rho = spearmanr(table["prediction"], table["2500"]).statistic
-    assert rho > 0.601  # the site-independent floor; measured 0.634 (seed 0, 50 samples)
+    assert rho > 0.601  # the site-independent floor; measured 0.664 (seed 0, 50 samples)
