@@ -292,6 +292,9 @@ def test_paper_preset_is_the_released_run(tmp_path):
     )
     assert train_config.lr == pytest.approx(3.162e-4, rel=1e-3)
     assert fit._configs(None, "paper", {})[1].steps == 300_000
+    fast_model, fast_train = fit._configs(None, "fast", {"lr": 1e-3})
+    assert (fast_model.encoder_hidden, fast_model.decoder_hidden) == ((500,), (100, 500))
+    assert (fast_train.steps, fast_train.lr_schedule, fast_train.lr) == (6000, "cosine", 1e-3)
 
 
 def test_resume_refuses_an_alignment_that_changed(tmp_path, capsys):
