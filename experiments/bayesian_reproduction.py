@@ -18,11 +18,10 @@ from pathlib import Path
 
 import pyro
 import torch
-from benchmarks import DATASETS, ROOT, load, site_independent_rho, spearman
+from benchmarks import DATASETS, ROOT, load, site_independent_rho, spearman, write_json
 
 from pyro_deepseq.checkpoint import load_checkpoint
 from pyro_deepseq.config import ModelConfig, TrainConfig
-from pyro_deepseq.files import atomic_write
 from pyro_deepseq.models import build_model
 from pyro_deepseq.presets import PRESETS
 from pyro_deepseq.schedules import LR_SCHEDULES
@@ -76,7 +75,7 @@ def run_seed(alignment, mutations, seed: int, args, results: dict, out: Path) ->
             }
         )
         print(json.dumps(results["runs"][-1]), flush=True)
-        _write(results, out)
+        write_json(results, out)
 
 
 def _overrides(args) -> dict:
@@ -86,12 +85,6 @@ def _overrides(args) -> dict:
 def _model_overrides(args) -> dict:
     widths = {"encoder_hidden": args.encoder_hidden, "decoder_hidden": args.decoder_hidden}
     return {name: tuple(value) for name, value in widths.items() if value}
-
-
-def _write(results: dict, out: Path) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_write(out) as temporary:
-        temporary.write_text(json.dumps(results, indent=2) + "\n")
 
 
 def main() -> int:

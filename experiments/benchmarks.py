@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from scipy.stats import spearmanr
 
 from pyro_deepseq.alignment import Alignment
+from pyro_deepseq.files import atomic_write
 from pyro_deepseq.independent import SiteIndependentModel
 from pyro_deepseq.mutations import MutationSet
 
@@ -41,3 +43,10 @@ def site_independent_rho(alignment: Alignment, mutations: MutationSet) -> float:
     """The floor every VAE must beat."""
     model = SiteIndependentModel.fit(alignment)
     return spearman(model.delta(mutations.codes, alignment.focus_codes), mutations)
+
+
+def write_json(results: dict, out: Path) -> None:
+    """Write (or rewrite) a results file atomically: a long run keeps what it has measured."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(out) as temporary:
+        temporary.write_text(json.dumps(results, indent=2) + "\n")

@@ -19,10 +19,9 @@ from pathlib import Path
 
 import pyro
 import torch
-from benchmarks import DATASETS, ROOT, load, site_independent_rho, spearman
+from benchmarks import DATASETS, ROOT, load, site_independent_rho, spearman, write_json
 
 from pyro_deepseq.config import ModelConfig, TrainConfig
-from pyro_deepseq.files import atomic_write
 from pyro_deepseq.models import build_model
 from pyro_deepseq.networks import local_params
 from pyro_deepseq.objective import elbo_terms
@@ -132,9 +131,7 @@ def main() -> int:
     for name in args.models:
         results["models"].append(train_and_score(name, alignment, mutations, args))
         print(json.dumps(results["models"][-1]), flush=True)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_write(out) as temporary:
-            temporary.write_text(json.dumps(results, indent=2) + "\n")
+        write_json(results, out)
     return 0
 
 

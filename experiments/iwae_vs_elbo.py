@@ -16,11 +16,10 @@ import time
 from pathlib import Path
 
 import pyro
-from benchmarks import ROOT, load, spearman
+from benchmarks import ROOT, load, spearman, write_json
 
 from pyro_deepseq.checkpoint import load_checkpoint
 from pyro_deepseq.config import ModelConfig, from_dict
-from pyro_deepseq.files import atomic_write
 from pyro_deepseq.models import build_model
 from pyro_deepseq.scoring import score_variants
 
@@ -68,9 +67,7 @@ def main() -> int:
         }
         results["runs"].append(row)
         print(json.dumps(row), flush=True)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_write(out) as temporary:
-            temporary.write_text(json.dumps(results, indent=2) + "\n")
+        write_json(results, out)
     return 0
 
 
