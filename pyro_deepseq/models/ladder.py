@@ -4,7 +4,7 @@ Model: z_L ~ N(0, I); z_i | z_{i+1} ~ N(μ_p, σ_p²) from a one-hidden-layer ne
 x from z_1 through the dense decoder or DeepSequence's sparse Bayesian one.
 
 Guide (hierarchical): a deterministic bottom-up pass, d_1 = the encoder's last hidden layer and
-d_i = relu(A_i d_{i−1}), each level with its own mean and log σ heads (μ̂_i, σ̂_i); then top-down
+d_i = relu(A_i d_{i−1}), each level with its own mean and σ heads (μ̂_i, σ̂_i); then top-down
 sampling: q(z_L | x) = N(μ̂_L, σ̂_L²) and q(z_i | z_{i+1}, x) the precision-weighted merge of
 (μ̂_i, σ̂_i) with the model's p(z_i | z_{i+1}), which the guide evaluates with the model's network.
 
