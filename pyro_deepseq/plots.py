@@ -1,5 +1,5 @@
-"""Figures of a run: training curves, predicted vs measured, the mutational landscape and the
-latent space.
+"""Figures of a run: training curves, predicted vs measured, the mutational landscape, the
+latent space, and the ρ of a sweep.
 
 Each function returns a matplotlib ``Figure`` built without pyplot, so it draws headless (no
 display, no global backend switched under a notebook) and shows itself when a notebook cell
@@ -124,6 +124,33 @@ def latent_space(means: np.ndarray, labels: Sequence[str] | None = None, weights
         image = ax.scatter(*points.T, s=3, c=colour, cmap="viridis", alpha=0.6)
         figure.colorbar(image, ax=ax, label="sequence weight")
     ax.set(xlabel=axes[0], ylabel=axes[1], title="latent space (encoder means)")
+    return figure
+
+
+def sweep_summary(summary: pd.DataFrame) -> Figure:
+    """ρ of each family in a sweep: a bar for its ensemble, a dot for each seed."""
+    scored = summary.dropna(subset=["rho"])
+    families = list(dict.fromkeys(scored["family"]))
+    figure = Figure(figsize=(max(4.0, 0.6 * len(families) + 2), 3.6), layout="constrained")
+    ax = figure.subplots()
+    for x, family in enumerate(families):
+        rows = scored[scored["family"] == family]
+        seeds = rows[rows["seed"] != "ensemble"]["rho"].astype(float)
+        together = rows[rows["seed"] == "ensemble"]["rho"].astype(float)
+        if len(together):
+            ax.bar(
+                x,
+                together.iloc[0],
+                color="tab:blue",
+                alpha=0.5,
+                label="ensemble" if x == 0 else None,
+            )
+        ax.scatter(
+            np.full(len(seeds), x), seeds, s=12, c="black", label="seeds" if x == 0 else None
+        )
+    ax.set_xticks(np.arange(len(families)), families, rotation=45, ha="right")
+    ax.set(ylabel="Spearman ρ", title=f"{len(families)} families")
+    ax.legend(fontsize="small")
     return figure
 
 

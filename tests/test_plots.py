@@ -101,3 +101,19 @@ def test_label_files_are_checked(tmp_path):
         plots.read_labels(good, ["other"])
     with pytest.raises(DataError, match="labels file not found"):
         plots.read_labels(tmp_path / "missing.txt", ["seq1"])
+
+
+def test_sweep_summary_draws_a_bar_per_ensemble_and_a_dot_per_seed(tmp_path):
+    summary = pd.DataFrame(
+        {
+            "family": ["a", "a", "a", "b", "b", "failed"],
+            "seed": ["0", "1", "ensemble", "0", "ensemble", "0"],
+            "rho": [0.70, 0.72, 0.73, 0.41, 0.41, None],
+        }
+    )
+    figure = plots.sweep_summary(summary)
+    (ax,) = figure.axes
+    assert [tick.get_text() for tick in ax.get_xticklabels()] == ["a", "b"]
+    assert [bar.get_height() for bar in ax.patches] == [0.73, 0.41]
+    assert sum(len(dots.get_offsets()) for dots in ax.collections) == 3
+    saved(figure, tmp_path)
