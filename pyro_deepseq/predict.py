@@ -3,9 +3,10 @@
 Writes a CSV with ``mutant``, ``prediction`` (Δ, higher = fitter), ``stderr`` (its standard error
 over the samples) and the measured column when the table has one, for every scoreable row; prints
 Spearman ρ and the unscoreable rows by reason, and writes those rows to ``<out>_unscoreable.csv``.
-``--singles`` scores every single substitution at every focus position. ``--estimator iwae``
-scores with the importance-weighted bound instead of the paper's ELBO. Existing files are never
-overwritten without ``--force``.
+``--singles`` scores every single substitution at every focus position; ``--sequences`` scores
+the designs of a FASTA file (each record's differences from the focus sequence).
+``--estimator iwae`` scores with the importance-weighted bound instead of the paper's ELBO.
+Existing files are never overwritten without ``--force``.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from .models import build_model
 from .mutations import WILD_TYPE_MISMATCH, MutationSet
 from .scoring import ESTIMATORS, Scores, ensemble, score_variants
 from .synthetic import default_family
+from .variants import from_sequences
 
 IWAE_PARTICLES = 10
 
@@ -47,10 +49,16 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         help="DIR/model.pt or DIR; several, or a folder of runs, score as an ensemble",
     )
-    parser.add_argument("--mutations", type=Path, help="DMS table (.csv, .tsv, .xlsx)")
+    variants = parser.add_mutually_exclusive_group()
+    variants.add_argument("--mutations", type=Path, help="DMS table (.csv, .tsv, .xlsx)")
+    variants.add_argument(
+        "--sequences",
+        type=Path,
+        help="FASTA of variant sequences: aligned to the model's columns, or whole proteins",
+    )
+    variants.add_argument("--singles", action="store_true", help="score every single substitution")
     parser.add_argument("--mutant-column", default="mutant")
     parser.add_argument("--score-column", help="measured fitness column (default DMS_score)")
-    parser.add_argument("--singles", action="store_true", help="score every single substitution")
     parser.add_argument(
         "--site-independent",
         action="store_true",
@@ -142,13 +150,10 @@ def _draw(args, scores: Scores, mutations: MutationSet, focus: Focus, matrix, fi
 
 
 def _table(mutations: MutationSet, scores: Scores, members: dict) -> pd.DataFrame:
-    """mutant, prediction, stderr, each ensemble member's prediction, the measured column."""
-    table = pd.DataFrame(
-        {
-            "mutant": mutations.scoreable["mutant"],
-            "prediction": scores.delta,
-            "stderr": scores.stderr,
-        }
+    """[name,] mutant, prediction, stderr, each member's prediction, the measured column."""
+    named = ["name"] if "name" in mutations.scoreable else []
+    table = mutations.scoreable[[*named, "mutant"]].assign(
+        prediction=scores.delta, stderr=scores.stderr
     )
     if len(members) > 1:
         for label, member in members.items():
@@ -161,6 +166,8 @@ def _table(mutations: MutationSet, scores: Scores, members: dict) -> pd.DataFram
 def _variants(args, state: dict, focus: Focus) -> MutationSet:
     if args.singles:
         return MutationSet.all_singles(focus)
+    if args.sequences:
+        return from_sequences(args.sequences, focus)
     table = args.mutations
     if table is None:
         a2m, dms = default_family()
@@ -213,6 +220,8 @@ def _same_focus(state: dict, path: Path, focus: Focus) -> dict:
 def _default_out(args, paths: list[Path]) -> Path:
     folder = Path(os.path.commonpath([path.parent for path in paths]))
     name = "singles" if args.singles else "predictions"
+    if args.sequences:
+        name = f"{args.sequences.stem}_predictions"
     prefix = "ensemble_" if len(paths) > 1 else ""
     suffix = "_site_independent" if args.site_independent else ""
     return folder / f"{prefix}{name}{suffix}.csv"

@@ -103,6 +103,38 @@ def test_plots_and_excel_output(trained, tmp_path, capsys):
     assert not (tmp_path / "x" / "model.pt").exists()  # refused before training
 
 
+def test_predict_scores_designed_sequences_as_their_mutants(trained, tmp_path, capsys):
+    a2m, dms = default_family()
+    wild = Alignment.from_file(a2m).focus_sequence
+    table = pd.read_csv(dms)
+    singles = table[table["num_mutations"] == 1].sort_values("DMS_score")
+    mutants = ["WT", singles["mutant"].iloc[-1], singles["mutant"].iloc[0]]  # best, worst
+    designs = [wild] + [
+        wild[: int(m[1:-1]) - 1] + m[-1] + wild[int(m[1:-1]) :] for m in mutants[1:]
+    ]
+    fasta = tmp_path / "designs.fasta"
+    fasta.write_text("".join(f">design {i}\n{d}\n" for i, d in enumerate(designs)))
+    listed = tmp_path / "listed.csv"
+    pd.DataFrame({"mutant": mutants}).to_csv(listed, index=False)
+    common = ["--checkpoint", str(trained), "--samples", "200", "--no-plots"]
+    assert predict.main([*common, "--sequences", str(fasta)]) == 0
+    assert f"wrote {trained / 'designs_predictions.csv'}" in capsys.readouterr().out
+    scored = pd.read_csv(trained / "designs_predictions.csv")
+    assert list(scored.columns) == ["name", "mutant", "prediction", "stderr"]
+    assert scored["name"].tolist() == ["design 0", "design 1", "design 2"]
+    assert scored["mutant"].tolist() == mutants
+    assert abs(scored["prediction"].iloc[0]) < 4 * scored["stderr"].iloc[0]  # the wild type
+    assert scored["prediction"].iloc[1] > scored["prediction"].iloc[2]
+    assert (
+        predict.main([*common, "--mutations", str(listed), "--out", str(tmp_path / "m.csv")]) == 0
+    )
+    by_string = pd.read_csv(tmp_path / "m.csv")  # the same variants, batch and seed
+    np.testing.assert_array_equal(scored["prediction"], by_string["prediction"])
+    with pytest.raises(SystemExit):  # a usage error
+        predict.main([*common, "--sequences", str(fasta), "--singles"])
+    assert "not allowed with argument" in capsys.readouterr().err
+
+
 def test_predict_with_the_iwae_estimator(trained, capsys):
     out = str(trained / "iwae.csv")
     args = ["--checkpoint", str(trained), "--samples", "4", "--out", out]

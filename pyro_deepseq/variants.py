@@ -1,0 +1,98 @@
+"""Variants given as whole sequences (a FASTA of designs) instead of mutant strings.
+
+Each record is compared with the focus sequence at the model's columns and becomes the mutant
+string of its differences (``A42G:K50E``; ``WT`` when there are none), which is then mapped and
+checked like any table's mutants. A record is read, by its length, as
+
+1. aligned to the model's columns: one letter per focus column (``L`` letters);
+2. the focus record's span: the letters of ``/START-END`` in its header, numbered from ``START``;
+3. the whole protein, numbered from 1 (UniProt numbering, as mutant strings are): at least up to
+   the last focus position.
+
+Letters outside the focus columns are not seen by the model, so differences there do not count.
+A gap (``-`` or ``.``) or any other sign at a focus column makes its record unscoreable (a letter
+outside the alphabet): a deletion is not a substitution.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataError
+from .fasta import read_records
+from .mutations import LETTER_OUTSIDE_ALPHABET, MutationSet
+
+_SPAN = re.compile(r"/(\d+)-(\d+)$")
+_LETTER = re.compile(r"[A-Z*]")  # what a mutant string can name
+
+
+def from_sequences(path: str | Path, focus: Any) -> MutationSet:
+    """The mutants that the sequences of a FASTA file are, with each record's name in ``name``.
+
+    ``focus`` is an :class:`~pyro_deepseq.alignment.Alignment` or a checkpoint's
+    :class:`~pyro_deepseq.checkpoint.Focus`.
+
+    Raises
+    ------
+    DataError
+        If the file is not FASTA, or a record's length fits none of the three readings (naming
+        the file, line and record).
+    """
+    path = Path(path)
+    positions = np.asarray(focus.positions)
+    names, mutants, problems = [], [], []
+    for record in read_records(path):
+        letters = _focus_letters(path, record, focus, positions)
+        names.append(record.header)
+        sites = list(zip(focus.focus_sequence, positions, letters, strict=True))
+        unreadable = [(p, letter) for _, p, letter in sites if not _LETTER.fullmatch(letter)]
+        problems.append(unreadable[0] if unreadable else None)
+        changes = [f"{wild}{p}{letter}" for wild, p, letter in sites if letter != wild]
+        mutants.append(":".join(changes) or "WT")
+    kept = np.array([i for i, problem in enumerate(problems) if problem is None], dtype=np.int64)
+    mapped = MutationSet.from_mutants([mutants[i] for i in kept], focus)
+    deletions = pd.DataFrame(
+        [
+            (row, mutants[row], LETTER_OUTSIDE_ALPHABET, f"{letter!r} at position {position}")
+            for row, problem in enumerate(problems)
+            if problem is not None
+            for position, letter in [problem]
+        ],
+        columns=["row", "mutant", "reason", "detail"],
+    )
+    for frame in (mapped.scoreable, mapped.unscoreable):
+        frame["row"] = kept[frame["row"].to_numpy()]
+    unscoreable = pd.concat([mapped.unscoreable, deletions]).sort_values("row", kind="stable")
+    unscoreable = unscoreable.reset_index(drop=True).astype({"row": np.int64})
+    for frame in (mapped.scoreable, unscoreable):
+        frame.insert(0, "name", [names[row] for row in frame["row"]])
+    return MutationSet(mapped.scoreable, mapped.codes, unscoreable, mapped.focus_name, path)
+
+
+def _focus_letters(path: Path, record, focus: Any, positions: np.ndarray) -> list[str]:
+    """The record's letters at the focus columns, upper case, by the reading its length implies."""
+    try:
+        sequence = record.sequence.decode("ascii").upper()
+    except UnicodeDecodeError:
+        raise DataError(f"{path}, line {record.line}: {record.header!r} is not ASCII") from None
+    span = _SPAN.search(focus.focus_name)
+    first = int(span.group(1)) if span else 1
+    span_length = int(span.group(2)) - first + 1 if span else None
+    if len(sequence) == len(positions):
+        return list(sequence)
+    if len(sequence) == span_length:
+        return [sequence[p - first] for p in positions]
+    if len(sequence) >= positions[-1]:
+        return [sequence[p - 1] for p in positions]
+    expected = f"{len(positions)} (one per focus column)"
+    if span_length is not None:
+        expected += f", {span_length} (the focus record's span {span.group(0)[1:]})"
+    raise DataError(
+        f"{path}, line {record.line}: {record.header!r} has {len(sequence)} letters; expected "
+        f"{expected}, or at least {positions[-1]} (the whole protein, numbered from 1)"
+    )
