@@ -16,6 +16,7 @@ variants: a weight draw costs as much as scoring thousands of sequences.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass
 
@@ -23,7 +24,7 @@ import numpy as np
 import torch
 
 from .devices import keep_freed_memory
-from .networks import local_params
+from .networks import Encoder, local_params
 from .objective import Minibatch, per_sequence_elbo
 
 #: Rows (sequences × samples) evaluated in one pass: large enough for matrix speed, small enough
@@ -92,7 +93,10 @@ def score_variants(
     if torch.device(device).type == "cpu":
         keep_freed_memory()
     wild = torch.as_tensor(wild_type, device=device).reshape(1, -1)
-    with local_params():
+    with local_params(), contextlib.ExitStack() as stack:
+        for module in vae.modules():
+            if isinstance(module, Encoder):
+                stack.enter_context(module.reusing_features())
         for start in range(0, len(variants), batch_size):
             chunk = torch.as_tensor(variants[start : start + batch_size], device=device)
             batch = Minibatch.of(torch.cat([wild, chunk]), letters)

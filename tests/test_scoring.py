@@ -1,12 +1,14 @@
 """Scoring: the ELBO and IWAE estimators of Δ, and Δ's standard error."""
 
+import contextlib
+
 import numpy as np
 import pyro
 import pytest
 import torch
 
 from pyro_deepseq.models import BayesianVAE, VanillaVAE
-from pyro_deepseq.networks import local_params
+from pyro_deepseq.networks import Encoder, local_params
 from pyro_deepseq.objective import Minibatch
 from pyro_deepseq.scoring import Scores, _estimates, ensemble, score_variants
 
@@ -84,3 +86,16 @@ def test_an_ensemble_averages_and_its_error_is_the_spread_between_models():
     assert ensemble([a]) is a
     both = ensemble([a, b])
     assert np.allclose(both.delta, [2.0, -2.0]) and np.allclose(both.stderr, [1.0, 0.0])
+
+
+def test_encoder_runs_once_per_batch_of_variants_with_the_same_scores(variants, monkeypatch):
+    pyro.set_rng_seed(0)
+    vae = BayesianVAE(LENGTH, LETTERS, **SMALL)
+    calls = []
+    vae.guide.encoder.embed.register_forward_hook(lambda *_: calls.append(1))
+    reused = scores(vae, variants, 5)
+    assert len(calls) == 1  # one batch (the variants and their wild type), five weight draws
+    monkeypatch.setattr(Encoder, "reusing_features", contextlib.nullcontext)
+    computed_each_time = scores(vae, variants, 5)
+    assert len(calls) == 1 + 5
+    np.testing.assert_array_equal(reused.delta, computed_each_time.delta)

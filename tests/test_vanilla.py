@@ -10,6 +10,7 @@ from pyro.infer import TraceMeanField_ELBO
 
 from pyro_deepseq.alignment import Alignment
 from pyro_deepseq.models import VanillaVAE
+from pyro_deepseq.models.sites import Letters
 from pyro_deepseq.networks import SequenceEmbedding, local_params
 from pyro_deepseq.objective import (
     Minibatch,
@@ -159,3 +160,15 @@ def test_global_sites_weigh_one_over_neff(tiny):
     kl = float(kl_divergence(dist.Normal(0.3, 0.5), dist.Normal(0.0, 1.0)))
     assert elbo_terms(model, guide, batch)["kl_global"] == pytest.approx(kl / tiny.neff)
     assert loss(model, guide, batch).item() == pytest.approx(kl / tiny.neff)
+
+
+def test_letters_is_the_masked_categorical_it_replaces():
+    torch.manual_seed(0)
+    logits = torch.randn(3, 4, 6, LETTERS)  # (samples, sequences, L, K)
+    codes = torch.randint(0, LETTERS + 1, (4, 6))  # LETTERS is a gap
+    observed, targets = codes < LETTERS, codes.clamp(max=LETTERS - 1)
+    expected = dist.Categorical(logits=logits).mask(observed).to_event(1).log_prob(targets)
+    letters = Letters(logits, observed)
+    assert (letters.batch_shape, letters.event_shape) == ((3, 4), (6,))
+    torch.testing.assert_close(letters.log_prob(targets), expected)
+    assert not observed.all()  # the gaps were left out

@@ -12,15 +12,50 @@ import pyro
 import pyro.distributions as dist
 import torch
 from torch import nn
+from torch.distributions import constraints
 
 from ..networks import Encoder
 from ..objective import Minibatch, annealed, sequence_plate
 
 
+class Letters(dist.TorchDistribution):
+    """A sequence's letters: x_l ~ Categorical(softmax(logits_l)) at each observed position.
+
+    The same distribution as ``Categorical(logits).mask(observed).to_event(1)``, at a fraction of
+    the cost: the logits (rows × L × K) are a step's largest tensor, and torch's Categorical
+    checks every logit and writes a normalised copy through several passes, where this takes one
+    log-softmax and a gather.
+
+    Parameters
+    ----------
+    logits : torch.Tensor, shape (..., L, K)
+    observed : torch.Tensor, shape (..., L), bool
+        False at gaps, which contribute nothing.
+    """
+
+    arg_constraints = {}
+    support = constraints.independent(constraints.nonnegative_integer, 1)
+
+    def __init__(self, logits: torch.Tensor, observed: torch.Tensor):
+        self.logits, self.observed = logits, observed
+        super().__init__(logits.shape[:-2], logits.shape[-2:-1], validate_args=False)
+
+    def log_prob(self, value: torch.Tensor) -> torch.Tensor:
+        index = value.long().expand(self.logits.shape[:-1])
+        major = self.logits.transpose(-1, -2)
+        if major.is_contiguous():  # stored letter-major: the softmax runs along L, not K
+            picked = torch.log_softmax(major, -2).gather(-2, index.unsqueeze(-2)).squeeze(-2)
+        else:
+            picked = torch.log_softmax(self.logits, -1).gather(-1, index.unsqueeze(-1)).squeeze(-1)
+        return torch.where(self.observed, picked, 0.0).sum(-1)
+
+    def sample(self, sample_shape=()) -> torch.Tensor:
+        return dist.Categorical(logits=self.logits).sample(sample_shape)
+
+
 def observe(batch: Minibatch, logits: torch.Tensor) -> None:
     """x_nl ~ Categorical(softmax(logits_nl)) at every letter; gaps are not observed."""
-    likelihood = dist.Categorical(logits=logits).mask(batch.observed)
-    pyro.sample("x", likelihood.to_event(1), obs=batch.targets)
+    pyro.sample("x", Letters(logits, batch.observed), obs=batch.targets)
 
 
 class StandardNormalPrior(nn.Module):
