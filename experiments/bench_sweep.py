@@ -46,11 +46,11 @@ def main() -> int:
             subprocess.run([*command, *flags], check=True, capture_output=True)
             seconds = time.perf_counter() - started
             summary = pd.read_csv(out / "summary.csv", dtype={"seed": str})
-            together = summary[summary["seed"] == "ensemble"]
+            together = summary[summary["seed"] == "ensemble"].set_index("family")
             row = {
                 "mode": mode,
                 "seconds": round(seconds, 1),
-                "ensemble_rho": dict(zip(together["family"], together["rho"].round(4))),
+                "ensemble_rho": together["rho"].round(4).to_dict(),
                 "fit_seconds": summary["fit_seconds"].dropna().round(1).tolist(),
             }
             results["runs"].append(row)
