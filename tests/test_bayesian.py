@@ -50,10 +50,10 @@ def test_tiling_maps_hidden_unit_h_to_row_h_mod_rows():
     decoder = vae.model.decoder
     weights = {name: torch.ones(spec.shape) for name, spec in decoder.weights.items()}
     weights["sparsity"] = torch.randn(4, LENGTH)
-    effective = decoder.output_weight(weights)  # (H, K, L), letter-major
+    effective = decoder.output_weight(weights).reshape(12, LENGTH, LETTERS)
     for h in range(12):
         gates = torch.sigmoid(weights["sparsity"][h % 4])
-        torch.testing.assert_close(effective[h], gates[None, :].expand(LETTERS, LENGTH))
+        torch.testing.assert_close(effective[h], gates[:, None].expand(LENGTH, LETTERS))
 
 
 def test_decoder_size_for_blat_matches_the_reference():

@@ -101,35 +101,27 @@ class SparseDecoder(nn.Module):
         self.weights = weights
 
     def output_weight(self, w: dict) -> torch.Tensor:
-        """The effective output weights (H, K, L): W_out·W_conv, times the tiled sparsity gates.
-
-        Letter-major, so that the logits' softmax over the K letters runs along the long axis L
-        (see :class:`~pyro_deepseq.models.sites.Letters`): a third faster than along K = 20.
-        """
+        """The effective output matrix (H, L·K): W_out·W_conv, times the tiled sparsity gates."""
         width = w["out.weight"].shape[0]
-        out = w["out.weight"].reshape(width, self.length, -1).transpose(1, 2)  # (H, C or K, L)
+        out = w["out.weight"].reshape(width, self.length, -1)
         if self.conv_size:
-            out = w["conv.weight"].t() @ out
+            out = out @ w["conv.weight"]
         if self.group_sparsity:
             gates = torch.sigmoid(w["sparsity"]).repeat(self.repeat, 1)  # unit h → row h mod H/r
-            out = out * gates.unsqueeze(1)
-        return out
+            out = out * gates.unsqueeze(-1)
+        return out.reshape(width, -1)
 
     def forward(self, z: torch.Tensor, w: dict) -> torch.Tensor:
-        """Logits (..., L, K), stored letter-major (a transposed view of (..., K, L))."""
         h = z
         for i in range(self.num_hidden):
             h = h @ w[f"hidden_{i}.weight"] + w[f"hidden_{i}.bias"]
             h = torch.sigmoid(h) if i == self.num_hidden - 1 else torch.relu(h)
-        bias = w["out.bias"].reshape(self.length, self.letters).t()
-        if self.temperature:  # scales h and the bias, far smaller than the logits
+        bias = w["out.bias"]
+        if self.temperature:  # scales h and the bias: far fewer numbers than the logits
             temperature = functional.softplus(w["temperature"])
             h, bias = h * temperature, bias * temperature
-        weight = self.output_weight(w)
-        flat = torch.addmm(
-            bias.reshape(-1), h.reshape(-1, h.shape[-1]), weight.reshape(len(weight), -1)
-        )
-        return flat.reshape(*h.shape[:-1], self.letters, self.length).transpose(-1, -2)
+        logits = torch.addmm(bias, h.reshape(-1, h.shape[-1]), self.output_weight(w))
+        return logits.reshape(*z.shape[:-1], self.length, self.letters)
 
 
 def _parameter_dict(tensors: dict) -> nn.ParameterDict:

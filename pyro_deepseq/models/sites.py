@@ -41,12 +41,8 @@ class Letters(dist.TorchDistribution):
         super().__init__(logits.shape[:-2], logits.shape[-2:-1], validate_args=False)
 
     def log_prob(self, value: torch.Tensor) -> torch.Tensor:
-        index = value.long().expand(self.logits.shape[:-1])
-        major = self.logits.transpose(-1, -2)
-        if major.is_contiguous():  # stored letter-major: the softmax runs along L, not K
-            picked = torch.log_softmax(major, -2).gather(-2, index.unsqueeze(-2)).squeeze(-2)
-        else:
-            picked = torch.log_softmax(self.logits, -1).gather(-1, index.unsqueeze(-1)).squeeze(-1)
+        index = value.long().expand(self.logits.shape[:-1]).unsqueeze(-1)
+        picked = torch.log_softmax(self.logits, -1).gather(-1, index).squeeze(-1)
         return torch.where(self.observed, picked, 0.0).sum(-1)
 
     def sample(self, sample_shape=()) -> torch.Tensor:
