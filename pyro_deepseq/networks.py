@@ -78,7 +78,7 @@ class Encoder(nn.Module):
         self.body = mlp(hidden, nn.ReLU()) if len(hidden) > 1 else nn.Identity()
         self.loc = glorot_(nn.Linear(hidden[-1], latent_dim))
         self.log_scale = glorot_(nn.Linear(hidden[-1], latent_dim), bias=-5.0)
-        self._reused: tuple[torch.Tensor, torch.Tensor] | None = None
+        self._reused: tuple | None = None  # (codes, features) inside reusing_features()
 
     def features(self, codes: torch.Tensor) -> torch.Tensor:
         """The last hidden layer (the Ladder VAE's first bottom-up state)."""
