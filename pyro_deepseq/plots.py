@@ -149,7 +149,8 @@ def sweep_summary(summary: pd.DataFrame) -> Figure:
             np.full(len(seeds), x), seeds, s=12, c="black", label="seeds" if x == 0 else None
         )
     ax.set_xticks(np.arange(len(families)), families, rotation=45, ha="right")
-    ax.set(ylabel="Spearman ρ", title=f"{len(families)} families")
+    title = f"{len(families)} {'family' if len(families) == 1 else 'families'}"
+    ax.set(ylabel="Spearman ρ", title=title)
     ax.legend(fontsize="small")
     return figure
 
