@@ -26,7 +26,8 @@ from .weights import cached_sequence_weights
 ALPHABETS = {"protein": "ACDEFGHIKLMNPQRSTVWY", "rna": "ACGU", "dna": "ACGT"}
 INVALID_LETTER = "invalid letter in a focus column"
 _INVALID = 255
-_REGION = re.compile(r"/(\d+)-(\d+)$")
+#: The ``/START-END`` suffix of a header.
+REGION = re.compile(r"/(\d+)-(\d+)$")
 _LOWER = bytes(range(ord("a"), ord("z") + 1))
 
 
@@ -270,7 +271,7 @@ def _is_letter(raw: np.ndarray) -> np.ndarray:
 def _region_start(path: Path, focus: Record, num_letters: int) -> int:
     """START of the focus header's ``/START-END``, checked against the focus row's letters."""
     word = focus.header.split()[0] if focus.header else ""
-    match = _REGION.search(word)
+    match = REGION.search(word)
     if match is None:
         warnings.warn(
             f"{path}: the focus header {focus.header!r} has no /START-END; numbering its "

@@ -215,8 +215,7 @@ def ensemble_job(family: Family, out: str, *scored: dict) -> dict:
     )
     for seed, member in zip(seeds, members, strict=True):
         table[f"prediction_seed{seed}"] = member.delta
-    measured = [c for c in tables[0].columns if c not in ("mutant", "prediction", "stderr")]
-    for column in measured:
+    for column in _measured(tables[0]):
         table[column] = tables[0][column]
     with atomic_write(folder / "ensemble_predictions.csv") as temporary:
         table.to_csv(temporary, index=False)
@@ -228,10 +227,15 @@ def ensemble_job(family: Family, out: str, *scored: dict) -> dict:
     }
 
 
+def _measured(table: pd.DataFrame) -> list[str]:
+    """The measured column of a predictions table, if it has one: what is not a prediction."""
+    made = ("mutant", "prediction", "stderr")
+    return [c for c in table.columns if c not in made and not c.startswith("prediction_")]
+
+
 def _accuracy(table: pd.DataFrame) -> dict:
-    """ρ of a predictions table against its measured column (the one after the predictions)."""
-    measured = [c for c in table.columns if c not in ("mutant", "prediction", "stderr")]
-    measured = [c for c in measured if not c.startswith("prediction_")]
+    """ρ of a predictions table against its measured column."""
+    measured = _measured(table)
     rho = spearmanr(table["prediction"], table[measured[0]]).statistic if measured else None
     return {"rho": None if rho is None or math.isnan(rho) else float(rho), "n_scored": len(table)}
 
@@ -328,19 +332,19 @@ def _duration(seconds: float) -> str:
 
 def run_sequential(families: list[Family], out: str) -> dict:
     """Every job in this process, one after another, with all its threads."""
-    threads = None
     tally = Tally(_count_jobs(families), slots=1)
     results = {}
     for family in families:
-        fits = [fit_job(family, seed, out, threads) for seed in family.seeds]
-        for seed, result in zip(family.seeds, fits, strict=True):
-            tally.finished(f"fit {family.name} seed {seed}", result)
+        fits = []
+        for seed in family.seeds:
+            fits.append(fit_job(family, seed, out, threads=None))
+            tally.finished(f"fit {family.name} seed {seed}", fits[-1])
         if family.mutations is None:
             results[family.name] = (fits, None, None)
             continue
         scores = []
         for seed, fitted in zip(family.seeds, fits, strict=True):
-            scores.append(score_job(family, seed, out, threads, fitted))
+            scores.append(score_job(family, seed, out, None, fitted))
             tally.finished(f"score {family.name} seed {seed}", scores[-1])
         combined = ensemble_job(family, out, *scores)
         tally.finished(f"ensemble {family.name}", combined)

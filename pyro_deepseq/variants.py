@@ -23,11 +23,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .alignment import REGION
 from .errors import DataError
 from .fasta import read_records
 from .mutations import LETTER_OUTSIDE_ALPHABET, MutationSet
 
-_SPAN = re.compile(r"/(\d+)-(\d+)$")
 _LETTER = re.compile(r"[A-Z*]")  # what a mutant string can name
 
 
@@ -44,29 +44,27 @@ def from_sequences(path: str | Path, focus: Any) -> MutationSet:
         the file, line and record).
     """
     path = Path(path)
-    positions = np.asarray(focus.positions)
+    reading = _Reading(focus)
     names, mutants, problems = [], [], []
     for record in read_records(path):
-        letters = _focus_letters(path, record, focus, positions)
+        letters = reading(path, record)
+        sites = list(zip(focus.focus_sequence, reading.positions, letters, strict=True))
         names.append(record.header)
-        sites = list(zip(focus.focus_sequence, positions, letters, strict=True))
-        unreadable = [(p, letter) for _, p, letter in sites if not _LETTER.fullmatch(letter)]
+        unreadable = [f"{c!r} at position {p}" for _, p, c in sites if not _LETTER.fullmatch(c)]
         problems.append(unreadable[0] if unreadable else None)
-        changes = [f"{wild}{p}{letter}" for wild, p, letter in sites if letter != wild]
-        mutants.append(":".join(changes) or "WT")
+        mutants.append(":".join(f"{w}{p}{c}" for w, p, c in sites if c != w) or "WT")
     kept = np.array([i for i, problem in enumerate(problems) if problem is None], dtype=np.int64)
     mapped = MutationSet.from_mutants([mutants[i] for i in kept], focus)
+    for frame in (mapped.scoreable, mapped.unscoreable):
+        frame["row"] = kept[frame["row"].to_numpy()]
     deletions = pd.DataFrame(
         [
-            (row, mutants[row], LETTER_OUTSIDE_ALPHABET, f"{letter!r} at position {position}")
+            (row, mutants[row], LETTER_OUTSIDE_ALPHABET, problem)
             for row, problem in enumerate(problems)
             if problem is not None
-            for position, letter in [problem]
         ],
         columns=["row", "mutant", "reason", "detail"],
     )
-    for frame in (mapped.scoreable, mapped.unscoreable):
-        frame["row"] = kept[frame["row"].to_numpy()]
     unscoreable = pd.concat([mapped.unscoreable, deletions]).sort_values("row", kind="stable")
     unscoreable = unscoreable.reset_index(drop=True).astype({"row": np.int64})
     for frame in (mapped.scoreable, unscoreable):
@@ -74,25 +72,33 @@ def from_sequences(path: str | Path, focus: Any) -> MutationSet:
     return MutationSet(mapped.scoreable, mapped.codes, unscoreable, mapped.focus_name, path)
 
 
-def _focus_letters(path: Path, record, focus: Any, positions: np.ndarray) -> list[str]:
-    """The record's letters at the focus columns, upper case, by the reading its length implies."""
-    try:
-        sequence = record.sequence.decode("ascii").upper()
-    except UnicodeDecodeError:
-        raise DataError(f"{path}, line {record.line}: {record.header!r} is not ASCII") from None
-    span = _SPAN.search(focus.focus_name)
-    first = int(span.group(1)) if span else 1
-    span_length = int(span.group(2)) - first + 1 if span else None
-    if len(sequence) == len(positions):
-        return list(sequence)
-    if len(sequence) == span_length:
-        return [sequence[p - first] for p in positions]
-    if len(sequence) >= positions[-1]:
-        return [sequence[p - 1] for p in positions]
-    expected = f"{len(positions)} (one per focus column)"
-    if span_length is not None:
-        expected += f", {span_length} (the focus record's span {span.group(0)[1:]})"
-    raise DataError(
-        f"{path}, line {record.line}: {record.header!r} has {len(sequence)} letters; expected "
-        f"{expected}, or at least {positions[-1]} (the whole protein, numbered from 1)"
-    )
+class _Reading:
+    """A record's letters at the focus columns, upper case, by the reading its length implies."""
+
+    def __init__(self, focus: Any):
+        self.positions = np.asarray(focus.positions)
+        region = REGION.search(focus.focus_name)
+        self.region = region.group(0)[1:] if region else None
+        self.first = int(region.group(1)) if region else 1
+        self.span = int(region.group(2)) - self.first + 1 if region else None
+
+    def __call__(self, path: Path, record) -> list[str]:
+        try:
+            sequence = record.sequence.decode("ascii").upper()
+        except UnicodeDecodeError:
+            raise DataError(f"{path}, line {record.line}: {record.header!r} is not ASCII") from None
+        positions = self.positions
+        if len(sequence) == len(positions):
+            return list(sequence)
+        if len(sequence) == self.span:
+            return [sequence[p - self.first] for p in positions]
+        if len(sequence) >= positions[-1]:
+            return [sequence[p - 1] for p in positions]
+        expected = f"{len(positions)} (one per focus column)"
+        if self.span is not None:
+            expected += f", {self.span} (the focus record's span {self.region})"
+        raise DataError(
+            f"{path}, line {record.line}: {record.header!r} has {len(sequence)} letters; "
+            f"expected {expected}, or at least {positions[-1]} (the whole protein, numbered "
+            "from 1)"
+        )

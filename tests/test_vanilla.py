@@ -172,3 +172,5 @@ def test_letters_is_the_masked_categorical_it_replaces():
     assert (letters.batch_shape, letters.event_shape) == ((3, 4), (6,))
     torch.testing.assert_close(letters.log_prob(targets), expected)
     assert not observed.all()  # the gaps were left out
+    draws = letters.sample()
+    assert draws.shape == (3, 4, 6) and 0 <= draws.min() and draws.max() < LETTERS
