@@ -2,12 +2,14 @@
 
 Stages, each in a fresh subprocess so that its peak memory is its own:
 - ``matmul``: the machine's fp32 matrix-multiply rate (GFLOP/s), the yardstick;
-- ``train-B``: training throughput of the paper preset's model (the Bayesian VAE on BLAT) at batch
-  B: sequences/s, steps/s, and the dense-equivalent FLOP rate as a fraction of the matmul rate;
-- ``score``: scoring all BLAT single substitutions (variant-samples/s, ms per sequence-sample);
+- ``train-P-B``: training throughput of preset P's model (the Bayesian VAE on BLAT) at batch B:
+  sequences/s, steps/s, and the dense-equivalent FLOP rate as a fraction of the matmul rate;
+- ``score-P``: scoring all BLAT single substitutions with preset P's model (variant-samples/s, ms
+  per sequence-sample);
 - ``weights-blat``, ``weights-generated``: sequence weights (``bench_weights.py``'s cases).
 
-Usage: python experiments/bench_performance.py [--batches 100 400 1000] [--device auto]
+Usage: python experiments/bench_performance.py [--batches 100 400 1000] [--fast-batches 100]
+[--device auto]
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from pyro_deepseq.scoring import score_variants
 from pyro_deepseq.training import Trainer
 
 #: Steps before timing (allocations, first-touch pages), then timed steps.
-WARMUP_STEPS, TIMED_STEPS = 5, 20
+WARMUP_STEPS, TIMED_STEPS = 5, 40
 
 
 def matmul_rate(device: str, size: int = 4096, repeats: int = 10) -> dict:
@@ -64,9 +66,9 @@ def dense_flops_per_sequence(length: int, letters: int, config) -> int:
     return 6 * macs
 
 
-def train_throughput(batch_size: int, device: str) -> dict:
+def train_throughput(preset: str, batch_size: int, device: str) -> dict:
     alignment, _ = load("blat")
-    model_settings, train_settings = PRESETS["paper"]
+    model_settings, train_settings = PRESETS[preset]
     model_config = ModelConfig(**model_settings)
     steps = WARMUP_STEPS + TIMED_STEPS
     config = TrainConfig(**{**train_settings, "batch_size": batch_size, "device": device})
@@ -89,11 +91,12 @@ def train_throughput(batch_size: int, device: str) -> dict:
     }
 
 
-def score_throughput(samples: int, device: str) -> dict:
+def score_throughput(preset: str, samples: int, device: str) -> dict:
     alignment, _ = load("blat")
     singles = MutationSet.all_singles(alignment)
     pyro.set_rng_seed(0)
-    vae = build_model(ModelConfig("bayesian"), alignment.num_positions, 20).to(device)
+    model_config = ModelConfig(**PRESETS[preset][0])
+    vae = build_model(model_config, alignment.num_positions, 20).to(device)
     baseline = _peak_mib()
     started = time.perf_counter()
     score_variants(vae, singles.codes, alignment.focus_codes, 20, samples, device=device)
@@ -115,9 +118,10 @@ def run_stage(stage: str, args) -> dict:
     if stage == "matmul":
         return matmul_rate(device)
     if stage.startswith("train-"):
-        return train_throughput(int(stage.removeprefix("train-")), device)
-    if stage == "score":
-        return score_throughput(args.score_samples, device)
+        _, preset, batch = stage.split("-")
+        return train_throughput(preset, int(batch), device)
+    if stage.startswith("score-"):
+        return score_throughput(stage.removeprefix("score-"), args.score_samples, device)
     return run_case(stage.removeprefix("weights-"), args.device)
 
 
@@ -129,6 +133,7 @@ def _synchronize(device: str) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", type=int, nargs="+", default=[100, 400, 1000])
+    parser.add_argument("--fast-batches", type=int, nargs="+", default=[100])
     parser.add_argument("--score-samples", type=int, default=100)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--out", type=Path, default=ROOT / "experiments/results/performance.json")
@@ -137,7 +142,9 @@ def main() -> int:
     if args.stage:
         print(json.dumps(run_stage(args.stage, args)))
         return 0
-    stages = ["matmul", *[f"train-{b}" for b in args.batches], "score"]
+    trainings = [f"train-paper-{b}" for b in args.batches]
+    trainings += [f"train-fast-{b}" for b in args.fast_batches]
+    stages = ["matmul", *trainings, "score-paper", "score-fast"]
     stages += ["weights-blat", "weights-generated"]
     results = {"machine": machine(), "data": str(DATASETS["blat"][0].name)}
     for stage in stages:
@@ -149,9 +156,8 @@ def main() -> int:
         results[stage] = json.loads(finished.stdout.strip().splitlines()[-1])
         print(stage, json.dumps(results[stage]), flush=True)
     rate = results["matmul"]["gflops"]
-    for batch in args.batches:
-        train = results[f"train-{batch}"]
-        train["fraction_of_matmul"] = round(train["gflops"] / rate, 3)
+    for stage in trainings:
+        results[stage]["fraction_of_matmul"] = round(results[stage]["gflops"] / rate, 3)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"wrote {args.out}")

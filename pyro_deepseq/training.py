@@ -13,6 +13,7 @@ that a resumed run takes exactly the steps an uninterrupted one would have.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,7 @@ from .alignment import Alignment
 from .checkpoint import alignment_metadata, save_checkpoint
 from .config import ModelConfig, TrainConfig, to_dict
 from .devices import keep_freed_memory, resolve_device
+from .errors import DataError
 from .files import atomic_write
 from .networks import local_params
 from .objective import Minibatch, MinibatchSampler, elbo_terms, loss
@@ -146,17 +148,45 @@ class Trainer:
                 group["lr"] = lr
             batch = self.sampler.draw().annealed(kl_weight(step, config.kl_warmup, config.kl_cycle))
             self.optimizer.zero_grad(set_to_none=True)
-            value = loss(self.vae.model, self.vae.guide, batch)
+            try:
+                value = loss(self.vae.model, self.vae.guide, batch)
+            except ValueError as error:  # a distribution's check found NaN parameters
+                self._check_finite(error)
+                raise
             value.backward()
             self.optimizer.step()
             losses.append(value.detach())
             progress.step += 1
             progress.seconds = time.perf_counter() - started
             if progress.step % config.log_every == 0 or progress.step == stop:
-                self._log(batch, torch.stack(losses).mean().item(), lr, bar)
+                mean_loss = torch.stack(losses).mean().item()
+                if not math.isfinite(mean_loss):
+                    self._check_finite()
+                self._log(batch, mean_loss, lr, bar)
                 losses = []
             if progress.step % config.checkpoint_every == 0:
                 self.save()
+
+    def _check_finite(self, cause: Exception | None = None) -> None:
+        """Stop with advice, keeping the last checkpoint, once training has diverged.
+
+        Called when a logged loss is not finite (a sync every ``log_every`` steps, not every
+        step) or when a distribution refused its parameters (``cause``, re-raised if they are
+        finite).
+        """
+        finite = all(bool(p.isfinite().all()) for p in self.vae.parameters())
+        if finite and cause is not None:
+            return
+        kept = (
+            f"the last checkpoint, {self.checkpoint_path}, is kept"
+            if self.checkpoint_path.exists()
+            else "no checkpoint had been written yet"
+        )
+        raise DataError(
+            f"training diverged near step {self.progress.step + 1}: the "
+            f"{'loss is' if finite else 'parameters are'} no longer finite at learning rate "
+            f"{self.config.lr:g}. Lower --lr and start again; {kept}."
+        ) from cause
 
     def _log(self, batch: Minibatch, loss: float, lr: float, bar) -> None:
         progress = self.progress

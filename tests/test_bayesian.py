@@ -13,7 +13,7 @@ from pyro_deepseq.meanfield import IsotropicNormal, MeanFieldNormal, standard_no
 from pyro_deepseq.models import BayesianVAE
 from pyro_deepseq.models.bayesian import sparsity_prior_loc
 from pyro_deepseq.networks import local_params
-from pyro_deepseq.objective import elbo_terms, loss, per_sequence_elbo
+from pyro_deepseq.objective import _objective_parts, elbo_terms, loss, per_sequence_elbo
 
 from .conftest import random_batch, traces
 
@@ -168,19 +168,32 @@ def test_global_kl_weighs_one_over_neff_and_equals_torchs_normal_kl():
         expected += kl_divergence(q, p).sum().item()
     with local_params():
         terms = elbo_terms(vae.model, vae.guide, batch)
+        trained = _objective_parts(vae.model, vae.guide, batch)  # the draw-and-KL nodes
     assert terms["kl_global"] == pytest.approx(expected * batch.global_scale, rel=1e-5)
+    assert trained["kl_global"].requires_grad
+    assert trained["kl_global"].item() == pytest.approx(terms["kl_global"], rel=1e-6)
 
 
-def test_meanfield_gradients_equal_autograd_of_the_plain_formulas():
+@pytest.mark.parametrize("prior", [(-2.0, 4.0), None], ids=["draw-and-kl-fused", "separate"])
+@pytest.mark.parametrize("terms", ["both", "draw", "kl"])
+def test_meanfield_gradients_equal_autograd_of_the_plain_formulas(prior, terms):
     torch.manual_seed(0)
     loc = torch.randn(50, 30, requires_grad=True)
     log_scale = (torch.rand(50, 30) * 3 - 3).requires_grad_()
     upstream = torch.randn(50, 30)
-    q, p = MeanFieldNormal(loc, log_scale), IsotropicNormal(-2.0, 4.0, (50, 30))
+    q, p = MeanFieldNormal(loc, log_scale, prior), IsotropicNormal(-2.0, 4.0, (50, 30))
     torch.manual_seed(1)
     value = q.rsample()
-    objective = (value * upstream).sum() + 0.3 * kl_divergence(q, p)
-    fast = torch.autograd.grad(objective, (loc, log_scale))
+    assert (q.drawn_kl is not None) == (prior is not None)
+
+    def objective(value, kl):  # a term left out sends the node no gradient at all
+        if terms == "draw":
+            return (value * upstream).sum()
+        if terms == "kl":
+            return 0.3 * kl
+        return (value * upstream).sum() + 0.3 * kl
+
+    fast = torch.autograd.grad(objective(value, kl_divergence(q, p)), (loc, log_scale))
 
     torch.manual_seed(1)
     noise = torch.randn(50, 30)
@@ -189,8 +202,8 @@ def test_meanfield_gradients_equal_autograd_of_the_plain_formulas():
     reference_kl = kl_divergence(reference_q, dist.Normal(-2.0, 4.0)).sum()
     torch.testing.assert_close(value, plain)
     torch.testing.assert_close(kl_divergence(q, p), reference_kl)
-    objective = (plain * upstream).sum() + 0.3 * reference_kl
-    for a, b in zip(fast, torch.autograd.grad(objective, (loc, log_scale)), strict=True):
+    reference = torch.autograd.grad(objective(plain, reference_kl), (loc, log_scale))
+    for a, b in zip(fast, reference, strict=True):
         torch.testing.assert_close(a, b)
     torch.testing.assert_close(
         q.log_prob(value), reference_q.log_prob(value).sum(), rtol=1e-5, atol=1e-4

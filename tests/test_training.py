@@ -116,3 +116,15 @@ def test_pausing_keeps_the_learning_rate_schedule(tmp_path):
         straight.vae.state_dict().items(), paused.vae.state_dict().values(), strict=True
     ):
         assert torch.equal(a, b), name
+
+
+def test_divergence_stops_with_advice_and_keeps_the_last_checkpoint(tmp_path):
+    trainer = _trainer(tmp_path, steps=30, checkpoint_every=10)
+    trainer.run(show_progress=False, until=10)
+    saved = (tmp_path / "model.pt").read_bytes()
+    trainer.config = TrainConfig(batch_size=16, log_every=10, steps=30, lr=1e6)  # far too high
+    with pytest.raises(
+        DataError, match=r"diverged near step 1\d: .* 1e\+06\. Lower --lr.*model\.pt, is kept"
+    ):
+        trainer.run(show_progress=False)
+    assert (tmp_path / "model.pt").read_bytes() == saved

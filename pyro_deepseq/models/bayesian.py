@@ -158,7 +158,8 @@ class BayesianModel(PyroModule):
                     for name, spec in self.decoder.weights.items()
                 }
         else:
-            w = {name: self.point[_key(name)] for name in self.decoder.weights}
+            point = self.point  # once: each access registers all of its parameters
+            w = {name: point[_key(name)] for name in self.decoder.weights}
         self.latent.generate(batch, lambda z: self.decoder(z, w))
 
 
@@ -168,7 +169,10 @@ class BayesianGuide(PyroModule):
     def __init__(self, decoder: SparseDecoder, encoder: nn.Module, bayesian: bool):
         super().__init__()
         self.encoder, self.bayesian = encoder, bayesian
-        self.names = list(decoder.weights) if bayesian else []
+        self.priors = {
+            name: (spec.prior_loc, spec.prior_scale) for name, spec in decoder.weights.items()
+        }
+        self.names = list(self.priors) if bayesian else []
         if bayesian:
             specs = decoder.weights
             self.loc = _parameter_dict({name: spec.initial() for name, spec in specs.items()})
@@ -177,10 +181,12 @@ class BayesianGuide(PyroModule):
             )
 
     def forward(self, batch: Minibatch) -> None:
+        if self.names:  # each attribute access registers all of a PyroModule's parameters
+            loc, log_scale = self.loc, self.log_scale
         with global_sites(batch):
             for name in self.names:
                 key = _key(name)
-                pyro.sample(name, MeanFieldNormal(self.loc[key], self.log_scale[key]))
+                pyro.sample(name, MeanFieldNormal(loc[key], log_scale[key], self.priors[name]))
         self.encoder.sample(batch)
 
 
