@@ -5,7 +5,8 @@ them as curves (one per run and seed) with the paper's ρ as a line, and prints 
 evaluation of each curve that reaches ``--target``.
 
     python experiments/time_to_rho.py experiments/results/blat_fast_curve.json \\
-        experiments/results/blat_fast_b400.json --out experiments/results/time_to_rho.png
+        experiments/results/blat_fast_3000.json experiments/results/blat_fast_b400.json \\
+        --out experiments/results/time_to_rho.png
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ def label(results: dict) -> str:
     overrides = {k: v for k, v in results["overrides"].items() if v}
     batch = overrides.get("batch_size", 100)
     extra = f", lr {overrides['lr']:g}" if "lr" in overrides else ""
-    return f"{results['preset']} preset, batch {batch}{extra}"
+    steps = max(run["steps"] for run in results["runs"])
+    return f"{results['preset']} preset, batch {batch}{extra}, {steps:,} steps"
 
 
 def main() -> int:
@@ -36,7 +38,7 @@ def main() -> int:
     parser.add_argument("--target", type=float, default=0.74)
     parser.add_argument("--out", type=Path, required=True, help="the figure (PNG)")
     args = parser.parse_args()
-    figure, axes = plt.subplots(figsize=(6.5, 4))
+    figure, axes = plt.subplots(figsize=(6.5, 5))
     for path in args.runs:
         results = json.loads(path.read_text())
         for seed in sorted({run["seed"] for run in results["runs"]}):
@@ -56,7 +58,7 @@ def main() -> int:
     axes.set_xlabel("training wall time (minutes)")
     axes.set_title(f"BLAT, {results['device']}, {results['threads']} threads", fontsize=9)
     axes.set_ylabel("Spearman ρ, BLAT")
-    axes.legend(fontsize=8, loc="lower right")
+    axes.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.15))
     figure.tight_layout()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(args.out, dpi=120)

@@ -176,6 +176,17 @@ def test_existing_run_is_never_overwritten_and_resume_keeps_settings(tmp_path, c
     assert fit.main(["--resume", "--out", str(tmp_path / "nothing"), "--quiet"]) == 1
 
 
+def test_a_diverging_run_says_so_without_a_traceback(tmp_path, capsys):
+    out = tmp_path / "hot"
+    assert (
+        fit.main(["--steps", "40", "--log-every", "10", "--lr", "1e6", "--out", str(out), *TINY])
+        == 1
+    )
+    error = capsys.readouterr().err
+    assert "training diverged near step" in error and "Lower --lr" in error
+    assert "Traceback" not in error
+
+
 def test_ctrl_c_saves_a_checkpoint_that_resumes(tmp_path, monkeypatch, capsys):
     out = tmp_path / "run"
     original = Trainer._log
