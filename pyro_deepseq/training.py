@@ -151,7 +151,7 @@ class Trainer:
             try:
                 value = loss(self.vae.model, self.vae.guide, batch)
             except ValueError as error:  # a distribution's check found NaN parameters
-                self._check_finite(error)
+                self._stop_if_diverged(cause=error)
                 raise
             value.backward()
             self.optimizer.step()
@@ -161,21 +161,22 @@ class Trainer:
             if progress.step % config.log_every == 0 or progress.step == stop:
                 mean_loss = torch.stack(losses).mean().item()
                 if not math.isfinite(mean_loss):
-                    self._check_finite()
+                    self._stop_if_diverged(mean_loss)
                 self._log(batch, mean_loss, lr, bar)
                 losses = []
             if progress.step % config.checkpoint_every == 0:
+                self._stop_if_diverged()
                 self.save()
 
-    def _check_finite(self, cause: Exception | None = None) -> None:
+    def _stop_if_diverged(self, loss: float = 0.0, cause: Exception | None = None) -> None:
         """Stop with advice, keeping the last checkpoint, once training has diverged.
 
-        Called when a logged loss is not finite (a sync every ``log_every`` steps, not every
-        step) or when a distribution refused its parameters (``cause``, re-raised if they are
-        finite).
+        Called before each checkpoint, and when a logged ``loss`` is not finite or a distribution
+        refused its parameters (``cause``; the caller re-raises it when they are finite): never
+        a synchronisation per step.
         """
         finite = all(bool(p.isfinite().all()) for p in self.vae.parameters())
-        if finite and cause is not None:
+        if finite and math.isfinite(loss):
             return
         kept = (
             f"the last checkpoint, {self.checkpoint_path}, is kept"

@@ -62,7 +62,7 @@ def test_configs_round_trip_and_reject_unknown_or_bad_values():
 def _trainer(tmp_path, **settings):
     alignment = Alignment.from_file(default_family()[0])
     model_config = ModelConfig(latent_dim=2, encoder_hidden=(16,), decoder_hidden=(16,))
-    config = TrainConfig(batch_size=16, log_every=10, **settings)
+    config = TrainConfig(**{"batch_size": 16, "log_every": 10, **settings})
     pyro.set_rng_seed(0)
     vae = build_model(model_config, 60, 20)
     return training.Trainer(vae, alignment, model_config, config, tmp_path / "model.pt")
@@ -127,4 +127,16 @@ def test_divergence_stops_with_advice_and_keeps_the_last_checkpoint(tmp_path):
         DataError, match=r"diverged near step 1\d: .* 1e\+06\. Lower --lr.*model\.pt, is kept"
     ):
         trainer.run(show_progress=False)
+    assert (tmp_path / "model.pt").read_bytes() == saved
+
+
+def test_parameters_gone_nan_between_logs_are_not_checkpointed(tmp_path):
+    trainer = _trainer(tmp_path, steps=60, log_every=40, eval_every=520, checkpoint_every=1)
+    trainer.run(show_progress=False, until=10)
+    saved = (tmp_path / "model.pt").read_bytes()
+    with torch.no_grad():  # no distribution checks a decoder weight: the checkpoint must
+        trainer.vae.model.decoder.out.weight[0, 0] = float("nan")
+    with pytest.raises(DataError, match="diverged near step 12: the parameters are"):
+        trainer.run(show_progress=False)
+    assert trainer.progress.step == 11
     assert (tmp_path / "model.pt").read_bytes() == saved
