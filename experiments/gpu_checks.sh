@@ -29,8 +29,10 @@ fi
 OUT=${OUT:-runs/gpu_checks}
 mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
-python3 -m pip install --quiet --no-index --no-deps --no-compile --target /tmp/site "$CARRY"/wheels/*.whl
-export PYTHONPATH="/tmp/site:$PWD"
+SCRATCH=$(mktemp -d)  # Pyro's installation and the time-to-ρ run's checkpoints
+python3 -m pip install --quiet --no-index --no-deps --no-compile --target "$SCRATCH/site" \
+    "$CARRY"/wheels/*.whl
+export PYTHONPATH="$SCRATCH/site:$PWD"
 [ -e ../shared/data ] || { mkdir -p ../shared && ln -s "$PWD/$CARRY/data" ../shared/data; }
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$OUT/gpu.txt"
 
@@ -47,4 +49,4 @@ step performance 240 python3 experiments/bench_performance.py --device cuda \
     --out "$OUT/performance_gpu.json"
 step time_to_rho 180 python3 experiments/bayesian_reproduction.py --device cuda --preset fast \
     --evaluate-at 1000 2000 3000 4000 5000 6000 --samples 100 --final-samples 2000 \
-    --out "$OUT/blat_fast_gpu.json" --work /tmp/gpu_runs
+    --out "$OUT/blat_fast_gpu.json" --work "$SCRATCH/runs"

@@ -168,7 +168,7 @@ class Trainer:
                 self._stop_if_diverged()
                 self.save()
 
-    def _stop_if_diverged(self, loss: float = 0.0, cause: Exception | None = None) -> None:
+    def _stop_if_diverged(self, loss: float | None = None, cause: Exception | None = None) -> None:
         """Stop with advice, keeping the last checkpoint, once training has diverged.
 
         Called before each checkpoint, and when a logged ``loss`` is not finite or a distribution
@@ -176,7 +176,7 @@ class Trainer:
         a synchronisation per step.
         """
         finite = all(bool(p.isfinite().all()) for p in self.vae.parameters())
-        if finite and math.isfinite(loss):
+        if finite and (loss is None or math.isfinite(loss)):
             return
         kept = (
             f"the last checkpoint, {self.checkpoint_path}, is kept"
