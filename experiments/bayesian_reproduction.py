@@ -79,7 +79,12 @@ def run_seed(alignment, mutations, seed: int, args, results: dict, out: Path) ->
 
 
 def _overrides(args) -> dict:
-    return {"lr": args.lr, "batch_size": args.batch_size, "lr_schedule": args.lr_schedule}
+    return {
+        "lr": args.lr,
+        "batch_size": args.batch_size,
+        "lr_schedule": args.lr_schedule,
+        "noise_pool_steps": args.noise_pool_steps,
+    }
 
 
 def _model_overrides(args) -> dict:
@@ -94,6 +99,7 @@ def main() -> int:
     parser.add_argument("--lr", type=float, help="override the preset's learning rate")
     parser.add_argument("--batch-size", type=int, help="override the preset's batch size")
     parser.add_argument("--lr-schedule", choices=LR_SCHEDULES, help="override the preset's")
+    parser.add_argument("--noise-pool-steps", type=int, help="1: fresh noise every step")
     parser.add_argument("--encoder-hidden", type=int, nargs="+", help="override the widths")
     parser.add_argument("--decoder-hidden", type=int, nargs="+", help="override the widths")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
@@ -117,6 +123,7 @@ def main() -> int:
         "scoreable": mutations.num_scoreable,
         "preset": args.preset,
         "overrides": {**_overrides(args), **_model_overrides(args)},
+        "noise_pool_steps": args.noise_pool_steps or TrainConfig.noise_pool_steps,
         "device": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu",
         "cpu": platform.processor() or platform.machine(),
         "threads": torch.get_num_threads(),

@@ -4,6 +4,7 @@ Stages, each in a fresh subprocess so that its peak memory is its own:
 - ``matmul``: the machine's fp32 matrix-multiply rate (GFLOP/s), the yardstick;
 - ``train-P-B``: training throughput of preset P's model (the Bayesian VAE on BLAT) at batch B:
   sequences/s, steps/s, and the dense-equivalent FLOP rate as a fraction of the matmul rate;
+  ``train-P-B-fresh`` draws fresh decoder-weight noise every step instead of from a noise pool;
 - ``score-P``: scoring all BLAT single substitutions with preset P's model (variant-samples/s, ms
   per sequence-sample);
 - ``weights-blat``, ``weights-generated``: sequence weights (``bench_weights.py``'s cases).
@@ -66,12 +67,15 @@ def dense_flops_per_sequence(length: int, letters: int, config) -> int:
     return 6 * macs
 
 
-def train_throughput(preset: str, batch_size: int, device: str) -> dict:
+def train_throughput(preset: str, batch_size: int, device: str, fresh_noise: bool) -> dict:
     alignment, _ = load("blat")
     model_settings, train_settings = PRESETS[preset]
     model_config = ModelConfig(**model_settings)
     steps = WARMUP_STEPS + TIMED_STEPS
-    config = TrainConfig(**{**train_settings, "batch_size": batch_size, "device": device})
+    settings = {**train_settings, "batch_size": batch_size, "device": device}
+    if fresh_noise:
+        settings["noise_pool_steps"] = 1
+    config = TrainConfig(**settings)
     config = dataclasses.replace(config, steps=steps, checkpoint_every=10**9)
     pyro.set_rng_seed(0)
     vae = build_model(model_config, alignment.num_positions, 20)
@@ -83,6 +87,7 @@ def train_throughput(preset: str, batch_size: int, device: str) -> dict:
     flops = dense_flops_per_sequence(alignment.num_positions, 20, model_config)
     return {
         "batch_size": batch_size,
+        "noise": "fresh" if fresh_noise else f"pool of {config.noise_pool_steps} steps",
         "steps_per_second": round(1 / seconds, 2),
         "sequences_per_second": round(batch_size / seconds, 1),
         "dense_flops_per_sequence": flops,
@@ -118,8 +123,8 @@ def run_stage(stage: str, args) -> dict:
     if stage == "matmul":
         return matmul_rate(device)
     if stage.startswith("train-"):
-        _, preset, batch = stage.split("-")
-        return train_throughput(preset, int(batch), device)
+        _, preset, batch, *fresh = stage.split("-")
+        return train_throughput(preset, int(batch), device, fresh_noise=bool(fresh))
     if stage.startswith("score-"):
         return score_throughput(stage.removeprefix("score-"), args.score_samples, device)
     return run_case(stage.removeprefix("weights-"), args.device)
@@ -144,6 +149,8 @@ def main() -> int:
         return 0
     trainings = [f"train-paper-{b}" for b in args.batches]
     trainings += [f"train-fast-{b}" for b in args.fast_batches]
+    if resolve_device(args.device).type == "cpu":  # the pool is for the CPU: before and after it
+        trainings += [f"train-{preset}-100-fresh" for preset in ("paper", "fast")]
     stages = ["matmul", *trainings, "score-paper", "score-fast"]
     stages += ["weights-blat", "weights-generated"]
     results = {"machine": machine(), "data": str(DATASETS["blat"][0].name)}

@@ -4,9 +4,9 @@ Each run's JSON holds, per evaluation, the steps, the training seconds so far an
 them as curves (one per run and seed) with the paper's ρ as a line, and prints the first
 evaluation of each curve that reaches ``--target``.
 
-    python experiments/time_to_rho.py experiments/results/blat_fast_curve.json \\
-        experiments/results/blat_fast_3000.json experiments/results/blat_fast_b400.json \\
-        --out experiments/results/time_to_rho.png
+    python experiments/time_to_rho.py experiments/results/blat_fast_pool.json \\
+        experiments/results/blat_fast_curve.json experiments/results/blat_fast_3000.json \\
+        experiments/results/blat_fast_b400.json --out experiments/results/time_to_rho.png
 """
 
 from __future__ import annotations
@@ -29,7 +29,9 @@ def label(results: dict) -> str:
     batch = overrides.get("batch_size", 100)
     extra = f", lr {overrides['lr']:g}" if "lr" in overrides else ""
     steps = max(run["steps"] for run in results["runs"])
-    return f"{results['preset']} preset, batch {batch}{extra}, {steps:,} steps"
+    pool = results.get("noise_pool_steps", 1)  # files written before the pool drew fresh noise
+    noise = "fresh noise" if pool == 1 else "noise pool"
+    return f"{results['preset']} preset, batch {batch}{extra}, {steps:,} steps, {noise}"
 
 
 def main() -> int:

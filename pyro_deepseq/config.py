@@ -75,6 +75,7 @@ class TrainConfig:
     sampling: str = "weighted"  # the original's: rows drawn ∝ weight; or "uniform"
     kl_warmup: int = 0  # steps of the linear warm-up of β from 0 to 1
     kl_cycle: int = 0  # > 0: restart the warm-up every kl_cycle steps (cyclic annealing)
+    noise_pool_steps: int = 10  # steps a pool of decoder-weight noise serves on the CPU; 1: fresh
     holdout: float = 0.0  # fraction of sequences held out for early stopping
     patience: int = 5  # evaluations without improvement before stopping
     eval_every: int = 500
@@ -87,6 +88,7 @@ class TrainConfig:
         checks = [
             (self.steps >= 1, f"steps must be at least 1, got {self.steps}"),
             (self.batch_size >= 1, f"batch size must be at least 1, got {self.batch_size}"),
+            (self.noise_pool_steps >= 1, "noise pool steps must be at least 1"),
             (self.lr > 0, f"learning rate must be positive, got {self.lr}"),
             (0 < self.theta < 1, f"theta must lie strictly between 0 and 1, got {self.theta}"),
             (0 <= self.holdout < 1, f"holdout must lie in [0, 1), got {self.holdout}"),

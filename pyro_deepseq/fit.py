@@ -45,6 +45,7 @@ HELP = {
     "sampling": "weighted (rows drawn ∝ weight, the original's) or uniform (rows scaled by weight)",
     "kl_warmup": "steps of linear KL warm-up (0: none)",
     "kl_cycle": "restart the warm-up every N steps (0: never)",
+    "noise_pool_steps": "steps one pool of decoder-weight noise serves on the CPU (1: fresh noise)",
     "holdout": "fraction of sequences held out for early stopping (0: none)",
     "patience": "held-out evaluations without improvement before stopping",
     "eval_every": "steps between held-out evaluations",

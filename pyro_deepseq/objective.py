@@ -30,6 +30,8 @@ import torch
 from pyro.distributions.kl import kl_divergence
 from pyro.poutine.util import prune_subsample_sites
 
+from .meanfield import NoisePool
+
 SAMPLING_SCHEMES = ("uniform", "weighted")
 
 
@@ -53,6 +55,8 @@ class Minibatch:
         Factor of the global sites: 1 / Neff.
     kl_weight : float
         β, the KL warm-up weight of the latent variables.
+    noise : NoisePool or None
+        Training's source of decoder-weight noise; None draws fresh noise.
     """
 
     codes: torch.Tensor
@@ -62,6 +66,7 @@ class Minibatch:
     scale: torch.Tensor | None = None
     global_scale: float = 1.0
     kl_weight: float = 1.0
+    noise: NoisePool | None = None
 
     @classmethod
     def of(cls, codes: torch.Tensor, letters: int) -> Minibatch:

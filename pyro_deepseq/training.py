@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -28,6 +28,7 @@ from .config import ModelConfig, TrainConfig, to_dict
 from .devices import keep_freed_memory, resolve_device
 from .errors import DataError
 from .files import atomic_write
+from .meanfield import NoisePool
 from .networks import local_params
 from .objective import Minibatch, MinibatchSampler, elbo_terms, loss
 from .schedules import kl_weight, learning_rate
@@ -87,6 +88,8 @@ class Trainer:
         self.alignment, self.checkpoint_path = alignment, Path(checkpoint_path)
         self.metadata = alignment_metadata(alignment)
         self.optimizer = torch.optim.Adam(self.vae.parameters(), lr=train_config.lr, fused=True)
+        steps = train_config.noise_pool_steps
+        self.noise_pool = NoisePool(steps) if steps > 1 else None
         self.progress = Progress()
         codes = torch.as_tensor(alignment.codes, device=self.device)
         weights = torch.as_tensor(alignment.weights, dtype=torch.float32, device=self.device)
@@ -105,6 +108,8 @@ class Trainer:
         torch.set_rng_state(state["rng"]["torch"])
         if self.device.type == "cuda" and state["rng"]["cuda"] is not None:
             torch.cuda.set_rng_state(state["rng"]["cuda"], self.device)
+        if self.noise_pool is not None and state["rng"].get("noise"):
+            self.noise_pool.restore(state["rng"]["noise"])
         self.progress = Progress(**state["progress"])
         self.best_state = state.get("best_state_dict")
 
@@ -147,6 +152,7 @@ class Trainer:
             for group in self.optimizer.param_groups:
                 group["lr"] = lr
             batch = self.sampler.draw().annealed(kl_weight(step, config.kl_warmup, config.kl_cycle))
+            batch = replace(batch, noise=self.noise_pool)
             self.optimizer.zero_grad(set_to_none=True)
             try:
                 value = loss(self.vae.model, self.vae.guide, batch)
@@ -155,6 +161,8 @@ class Trainer:
                 raise
             value.backward()
             self.optimizer.step()
+            if self.noise_pool is not None:
+                self.noise_pool.end_step()
             losses.append(value.detach())
             progress.step += 1
             progress.seconds = time.perf_counter() - started
@@ -237,6 +245,7 @@ class Trainer:
                     "cuda": torch.cuda.get_rng_state(self.device)
                     if self.device.type == "cuda"
                     else None,
+                    "noise": self.noise_pool.state() if self.noise_pool else None,
                 },
                 "progress": {
                     "step": progress.step,

@@ -9,7 +9,7 @@ import pytest
 import torch
 from pyro.distributions.kl import kl_divergence
 
-from pyro_deepseq.meanfield import IsotropicNormal, MeanFieldNormal, standard_normal
+from pyro_deepseq.meanfield import IsotropicNormal, MeanFieldNormal, NoisePool, standard_normal
 from pyro_deepseq.models import BayesianVAE
 from pyro_deepseq.models.bayesian import sparsity_prior_loc
 from pyro_deepseq.networks import local_params
@@ -220,6 +220,45 @@ def test_large_noise_draws_are_reproducible_standard_normals():
     assert abs(float(first.mean())) < 2e-3 and float(first.std()) == pytest.approx(1, abs=2e-3)
     halves = first.view(-1).chunk(2)
     assert not torch.equal(halves[0][:100], halves[1][:100])
+
+
+POOLED = (1100, 1000)  # large enough for the pool
+
+
+def test_noise_pool_draws_standard_normal_windows_renewed_after_its_steps():
+    torch.manual_seed(0)
+    pool = NoisePool(steps=3)
+    assert pool.takes(POOLED, "cpu") and not pool.takes((100, 100), "cpu")
+    rounds = []
+    for _ in range(2):
+        steps = []
+        for _ in range(3):
+            steps.append([pool.draw(POOLED).flatten().clone() for _ in range(2)])  # two tensors
+            pool.end_step()
+        rounds.append(steps)
+    first = rounds[0][0][0]
+    assert abs(float(first.mean())) < 3e-3 and float(first.std()) == pytest.approx(1, abs=3e-3)
+    # a round's draws of one tensor are windows of one pool of 2n numbers...
+    round_values = torch.cat([tensors[0] for tensors in rounds[0]])
+    assert len(torch.unique(round_values)) <= 2 * first.numel()
+    # ...at different offsets, so an entry meets a new number at each step
+    assert len({float(tensors[0][0]) for tensors in rounds[0]}) == 3
+    # the tensors of one step, and the rounds, share no numbers (but float32 ties, ~2 %)
+    assert torch.isin(rounds[0][0][1], round_values).float().mean() < 0.1
+    assert torch.isin(rounds[1][0][0], round_values).float().mean() < 0.1
+
+
+def test_noise_pool_state_continues_the_same_draws():
+    torch.manual_seed(0)
+    pool = NoisePool(steps=4)
+    pool.draw(POOLED)
+    pool.end_step()
+    state, rng = pool.state(), torch.get_rng_state()
+    expected = pool.draw(POOLED).clone()
+    resumed = NoisePool(steps=4)
+    resumed.restore(state)
+    torch.set_rng_state(rng)
+    assert torch.equal(resumed.draw(POOLED), expected)
 
 
 def test_one_weight_draw_per_step_is_shared_by_the_minibatch():

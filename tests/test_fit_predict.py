@@ -9,7 +9,7 @@ import pyro
 import pytest
 import torch
 
-from pyro_deepseq import fit, predict
+from pyro_deepseq import fit, meanfield, predict
 from pyro_deepseq.alignment import Alignment
 from pyro_deepseq.checkpoint import load_checkpoint
 from pyro_deepseq.config import ModelConfig, TrainConfig
@@ -205,11 +205,16 @@ def test_ctrl_c_saves_a_checkpoint_that_resumes(tmp_path, monkeypatch, capsys):
     assert load_checkpoint(out)["progress"]["step"] == 60
 
 
-@pytest.mark.parametrize("model", ["vanilla", "bayesian", "ladder"])
-def test_resume_equals_an_uninterrupted_run(tmp_path, model):
+@pytest.mark.parametrize("model", ["vanilla", "bayesian", "ladder", "bayesian-pooled"])
+def test_resume_equals_an_uninterrupted_run(tmp_path, model, monkeypatch):
+    if model == "bayesian-pooled":  # every decoder tensor's noise from a pool, resumed mid-round
+        monkeypatch.setattr(meanfield, "POOLED_NOISE", 1)
+        model = "bayesian"
     alignment = Alignment.from_file(default_family()[0])
     model_config = ModelConfig(model, 3, encoder_hidden=(32,), decoder_hidden=(8, 32))
-    train_config = TrainConfig(steps=30, batch_size=16, log_every=5, checkpoint_every=15)
+    train_config = TrainConfig(
+        steps=30, batch_size=16, log_every=5, checkpoint_every=15, noise_pool_steps=7
+    )
 
     def new_trainer(path, steps):
         pyro.set_rng_seed(train_config.seed)
@@ -228,6 +233,8 @@ def test_resume_equals_an_uninterrupted_run(tmp_path, model):
     ):
         assert torch.equal(a, b), name
     assert straight.progress.history["loss"] == second.progress.history["loss"]
+    pooled = meanfield.POOLED_NOISE == 1
+    assert bool(second.noise_pool.seeds) == pooled  # 30 steps: 2 into the fifth round
 
 
 def test_site_independent_through_the_same_commands(tmp_path, capsys):

@@ -186,7 +186,8 @@ class BayesianGuide(PyroModule):
         with global_sites(batch):
             for name in self.names:
                 key = _key(name)
-                pyro.sample(name, MeanFieldNormal(loc[key], log_scale[key], self.priors[name]))
+                q = MeanFieldNormal(loc[key], log_scale[key], self.priors[name], batch.noise)
+                pyro.sample(name, q)
         self.encoder.sample(batch)
 
 
