@@ -207,7 +207,8 @@ def test_ctrl_c_saves_a_checkpoint_that_resumes(tmp_path, monkeypatch, capsys):
 
 @pytest.mark.parametrize("model", ["vanilla", "bayesian", "ladder", "bayesian-pooled"])
 def test_resume_equals_an_uninterrupted_run(tmp_path, model, monkeypatch):
-    if model == "bayesian-pooled":  # every decoder tensor's noise from a pool, resumed mid-round
+    pooled = model == "bayesian-pooled"
+    if pooled:  # every decoder tensor's noise from a pool, resumed mid-round
         monkeypatch.setattr(meanfield, "POOLED_NOISE", 1)
         model = "bayesian"
     alignment = Alignment.from_file(default_family()[0])
@@ -233,7 +234,6 @@ def test_resume_equals_an_uninterrupted_run(tmp_path, model, monkeypatch):
     ):
         assert torch.equal(a, b), name
     assert straight.progress.history["loss"] == second.progress.history["loss"]
-    pooled = meanfield.POOLED_NOISE == 1
     assert bool(second.noise_pool.seeds) == pooled  # 30 steps: 2 into the fifth round
 
 
