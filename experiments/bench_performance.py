@@ -6,7 +6,7 @@ Stages, each in a fresh subprocess so that its peak memory is its own:
   sequences/s, steps/s, and the dense-equivalent FLOP rate as a fraction of the matmul rate;
   ``train-P-B-fresh`` draws fresh decoder-weight noise every step instead of from a noise pool;
 - ``score-P``: scoring all BLAT single substitutions with preset P's model (variant-samples/s, ms
-  per sequence-sample);
+  per sequence-sample); ``score-P-bfloat16`` with the decoder's output layer in bfloat16;
 - ``weights-blat``, ``weights-generated``: sequence weights (``bench_weights.py``'s cases).
 
 Usage: python experiments/bench_performance.py [--batches 100 400 1000] [--fast-batches 100]
@@ -96,7 +96,7 @@ def train_throughput(preset: str, batch_size: int, device: str, fresh_noise: boo
     }
 
 
-def score_throughput(preset: str, samples: int, device: str) -> dict:
+def score_throughput(preset: str, samples: int, device: str, precision: str) -> dict:
     alignment, _ = load("blat")
     singles = MutationSet.all_singles(alignment)
     pyro.set_rng_seed(0)
@@ -104,13 +104,15 @@ def score_throughput(preset: str, samples: int, device: str) -> dict:
     vae = build_model(model_config, alignment.num_positions, 20).to(device)
     baseline = _peak_mib()
     started = time.perf_counter()
-    score_variants(vae, singles.codes, alignment.focus_codes, 20, samples, device=device)
+    codes, wild_type = singles.codes, alignment.focus_codes
+    score_variants(vae, codes, wild_type, 20, samples, device=device, precision=precision)
     _synchronize(device)
     seconds = time.perf_counter() - started
     evaluated = singles.num_scoreable * samples
     return {
         "variants": singles.num_scoreable,
         "samples": samples,
+        "precision": precision,
         "seconds": round(seconds, 1),
         "variant_samples_per_second": round(evaluated / seconds),
         "ms_per_sequence_sample": round(1000 * seconds / evaluated, 4),
@@ -126,7 +128,8 @@ def run_stage(stage: str, args) -> dict:
         _, preset, batch, *fresh = stage.split("-")
         return train_throughput(preset, int(batch), device, fresh_noise=bool(fresh))
     if stage.startswith("score-"):
-        return score_throughput(stage.removeprefix("score-"), args.score_samples, device)
+        _, preset, *precision = stage.split("-")
+        return score_throughput(preset, args.score_samples, device, *precision or ["float32"])
     return run_case(stage.removeprefix("weights-"), args.device)
 
 
@@ -151,7 +154,8 @@ def main() -> int:
     trainings += [f"train-fast-{b}" for b in args.fast_batches]
     if resolve_device(args.device).type == "cpu":  # the pool is for the CPU: before and after it
         trainings += [f"train-{preset}-100-fresh" for preset in ("paper", "fast")]
-    stages = ["matmul", *trainings, "score-paper", "score-fast"]
+    scorings = [f"score-{p}{suffix}" for p in ("paper", "fast") for suffix in ("", "-bfloat16")]
+    stages = ["matmul", *trainings, *scorings]
     stages += ["weights-blat", "weights-generated"]
     results = {"machine": machine(), "data": str(DATASETS["blat"][0].name)}
     for stage in stages:

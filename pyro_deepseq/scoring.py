@@ -24,13 +24,16 @@ import numpy as np
 import torch
 
 from .devices import keep_freed_memory
-from .networks import Encoder, local_params
+from .networks import Encoder, local_params, output_precision
 from .objective import Minibatch, per_sequence_elbo
 
 #: Rows (sequences × samples) evaluated in one pass: large enough for matrix speed, small enough
 #: for memory (logits take rows × L × K floats).
 ROWS_PER_PASS = 8192
 ESTIMATORS = ("elbo", "iwae")
+#: What the decoders' output layer multiplies in (see :func:`~pyro_deepseq.networks.
+#: output_precision`); bfloat16 moved Δ by ~0.01 nats on BLAT, against a sampling error of ~0.2.
+PRECISIONS = {"float32": None, "bfloat16": torch.bfloat16}
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,7 @@ def score_variants(
     device="cpu",
     estimator: str = "elbo",
     particles: int = 1,
+    precision: str = "float32",
 ) -> Scores:
     """Δ of each variant against the wild type.
 
@@ -82,18 +86,23 @@ def score_variants(
         "elbo" (the paper's) or "iwae".
     particles : int
         K, the importance samples of one IWAE estimate (``iwae`` only).
+    precision : str
+        "float32", or "bfloat16" for the decoder's output layer: faster where the hardware
+        multiplies bfloat16 natively (CPUs with AMX, recent GPUs); it can be slower elsewhere.
     """
     if estimator not in ESTIMATORS:
         raise ValueError(f"estimator must be one of {ESTIMATORS}, got {estimator!r}")
     if estimator == "elbo" and particles != 1:
         raise ValueError("particles apply to the iwae estimator only")
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {tuple(PRECISIONS)}, got {precision!r}")
     delta, stderr = np.empty(len(variants)), np.empty(len(variants))
     if vae.global_latents:
         batch_size = max(batch_size, ROWS_PER_PASS)
     if torch.device(device).type == "cpu":
         keep_freed_memory()
     wild = torch.as_tensor(wild_type, device=device).reshape(1, -1)
-    with local_params(), contextlib.ExitStack() as stack:
+    with local_params(), output_precision(PRECISIONS[precision]), contextlib.ExitStack() as stack:
         for module in vae.modules():
             if isinstance(module, Encoder):
                 stack.enter_context(module.reusing_features())

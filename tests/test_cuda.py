@@ -42,6 +42,11 @@ def test_fit_and_predict_on_cuda(tmp_path, model, capsys):
     assert len(table) == 2140 and np.isfinite(table["prediction"]).all()
     rho = table["prediction"].corr(table["DMS_score"], method="spearman")
     assert rho > 0.3  # the CPU reaches about 0.6 with these settings
+    low = out.with_name(f"{model}_bfloat16.csv")
+    args = ["--checkpoint", str(out), "--samples", "50", "--device", "cuda", "--out", str(low)]
+    assert predict.main([*args, "--precision", "bfloat16"]) == 0  # same seed, same draws
+    moved = (pd.read_csv(low)["prediction"] - table["prediction"]).abs()
+    assert (moved < 0.1 * table["stderr"]).all()  # as on the CPU
     cpu = out.with_name(f"{model}_on_cpu.csv")
     args = ["--checkpoint", str(out), "--samples", "50", "--device", "cpu", "--out", str(cpu)]
     assert predict.main(args) == 0  # a CUDA checkpoint scores on the CPU too

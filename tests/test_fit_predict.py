@@ -145,6 +145,19 @@ def test_predict_with_the_iwae_estimator(trained, capsys):
     assert "--particles applies to --estimator iwae only" in capsys.readouterr().err
 
 
+def test_predict_in_bfloat16_keeps_the_predictions_of_float32(trained):
+    common = ["--checkpoint", str(trained), "--samples", "20"]
+    tables = {}
+    for precision in ("float32", "bfloat16"):
+        out = trained / f"{precision}.csv"
+        assert predict.main([*common, "--precision", precision, "--out", str(out)]) == 0
+        tables[precision] = pd.read_csv(out)
+    full, low = tables["float32"], tables["bfloat16"]
+    moved = (low["prediction"] - full["prediction"]).abs()
+    assert (moved < 0.1 * full["stderr"]).all()  # measured: at most 0.04 standard errors
+    assert (moved > 0).any()  # the flag reached the decoder
+
+
 @needs_shared
 def test_a_table_of_another_protein_is_refused(trained, capsys):
     code = predict.main(

@@ -25,7 +25,7 @@ from torch import nn
 from torch.nn import functional
 
 from ..meanfield import IsotropicNormal, MeanFieldNormal
-from ..networks import local_params
+from ..networks import local_params, output_layer
 from ..objective import Minibatch, global_sites
 from .sites import GaussianEncoder, StandardNormalPrior
 
@@ -120,7 +120,7 @@ class SparseDecoder(nn.Module):
         if self.temperature:  # scales h and the bias: far fewer numbers than the logits
             temperature = functional.softplus(w["temperature"])
             h, bias = h * temperature, bias * temperature
-        logits = torch.addmm(bias, h.reshape(-1, h.shape[-1]), self.output_weight(w))
+        logits = output_layer(h, self.output_weight(w), bias)
         return logits.reshape(*z.shape[:-1], self.length, self.letters)
 
 
