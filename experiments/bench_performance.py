@@ -158,19 +158,20 @@ def main() -> int:
     stages = ["matmul", *trainings, *scorings]
     stages += ["weights-blat", "weights-generated"]
     results = {"machine": machine(), "data": str(DATASETS["blat"][0].name)}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     for stage in stages:
         command = [sys.executable, __file__, "--stage", stage, "--device", args.device]
         command += ["--score-samples", str(args.score_samples)]
         finished = subprocess.run(command, capture_output=True, text=True)
         if finished.returncode != 0:
             sys.exit(f"stage {stage} failed:\n{finished.stderr}")
-        results[stage] = json.loads(finished.stdout.strip().splitlines()[-1])
-        print(stage, json.dumps(results[stage]), flush=True)
-    rate = results["matmul"]["gflops"]
-    for stage in trainings:
-        results[stage]["fraction_of_matmul"] = round(results[stage]["gflops"] / rate, 3)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
+        results[stage] = figures = json.loads(finished.stdout.strip().splitlines()[-1])
+        if stage in trainings:
+            rate = results["matmul"]["gflops"]
+            figures["fraction_of_matmul"] = round(figures["gflops"] / rate, 3)
+        print(stage, json.dumps(figures), flush=True)
+        # written after each stage, so that a run cut off by a time limit keeps what it measured
+        args.out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"wrote {args.out}")
     return 0
 
