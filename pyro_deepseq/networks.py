@@ -133,13 +133,10 @@ def output_precision(dtype: torch.dtype | None):
 
 def output_layer(hidden: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
     """``bias + hidden @ weight``: (..., H) @ (H, M) → (..., M), the decoders' last and largest
-    product, multiplied in the dtype :func:`output_precision` sets and returned in float32."""
-    dtype, flat = _OUTPUT_DTYPE.get(), hidden.reshape(-1, hidden.shape[-1])
-    if dtype is None:
-        product = torch.addmm(bias, flat, weight)
-    else:
-        product = torch.addmm(bias.to(dtype), flat.to(dtype), weight.to(dtype)).float()
-    return product.reshape(*hidden.shape[:-1], -1)
+    product, multiplied in the dtype :func:`output_precision` sets and returned in ``hidden``'s."""
+    dtype, flat = _OUTPUT_DTYPE.get() or hidden.dtype, hidden.reshape(-1, hidden.shape[-1])
+    product = torch.addmm(bias.to(dtype), flat.to(dtype), weight.to(dtype))  # no copy if same
+    return product.to(hidden.dtype).reshape(*hidden.shape[:-1], -1)
 
 
 class Decoder(nn.Module):
