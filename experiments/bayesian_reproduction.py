@@ -20,13 +20,13 @@ import pyro
 import torch
 from benchmarks import DATASETS, ROOT, load, site_independent_rho, spearman, write_json
 
-from pyro_deepseq.checkpoint import load_checkpoint
-from pyro_deepseq.config import ModelConfig, TrainConfig
+from pyro_deepseq.inference.checkpoint import load_checkpoint
+from pyro_deepseq.inference.config import ModelConfig, TrainConfig
+from pyro_deepseq.inference.presets import PRESETS
+from pyro_deepseq.inference.schedules import LR_SCHEDULES
+from pyro_deepseq.inference.training import Trainer
 from pyro_deepseq.models import build_model
-from pyro_deepseq.presets import PRESETS
-from pyro_deepseq.schedules import LR_SCHEDULES
-from pyro_deepseq.scoring import score_variants
-from pyro_deepseq.training import Trainer
+from pyro_deepseq.scoring.estimators import score_variants
 
 
 def run_seed(alignment, mutations, seed: int, args, results: dict, out: Path) -> None:

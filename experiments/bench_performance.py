@@ -30,13 +30,13 @@ import torch
 from bench_weights import _peak_mib, machine, run_case
 from benchmarks import DATASETS, ROOT, load
 
-from pyro_deepseq.config import ModelConfig, TrainConfig
-from pyro_deepseq.devices import resolve_device
+from pyro_deepseq.data.mutations import MutationSet
+from pyro_deepseq.inference.config import ModelConfig, TrainConfig
+from pyro_deepseq.inference.presets import PRESETS
+from pyro_deepseq.inference.training import Trainer
 from pyro_deepseq.models import build_model
-from pyro_deepseq.mutations import MutationSet
-from pyro_deepseq.presets import PRESETS
-from pyro_deepseq.scoring import score_variants
-from pyro_deepseq.training import Trainer
+from pyro_deepseq.scoring.estimators import score_variants
+from pyro_deepseq.utils.devices import resolve_device
 
 #: Steps before timing (allocations, first-touch pages), then timed steps.
 WARMUP_STEPS, TIMED_STEPS = 5, 40

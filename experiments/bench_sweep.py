@@ -19,7 +19,7 @@ import pandas as pd
 from bench_weights import machine
 from benchmarks import ROOT, write_json
 
-from pyro_deepseq.synthetic import default_family, write_family
+from pyro_deepseq.data.synthetic import default_family, write_family
 
 FIT = "--steps 100 --latent-dim 4 --encoder-hidden 64 --decoder-hidden 16 64 --batch-size 64"
 MODES = {"sequential": ["--sequential"], "ray": ["--cpus-per-job", "1"]}

@@ -34,9 +34,9 @@ BLAT = (
 
 
 def run_case(case: str, device: str) -> dict:
-    from pyro_deepseq.alignment import Alignment
-    from pyro_deepseq.devices import resolve_device
-    from pyro_deepseq.weights import sequence_weights
+    from pyro_deepseq.data.alignment import Alignment
+    from pyro_deepseq.data.weights import sequence_weights
+    from pyro_deepseq.utils.devices import resolve_device
 
     baseline = _peak_mib()
     started = time.perf_counter()
@@ -67,7 +67,7 @@ def run_case(case: str, device: str) -> dict:
 
 
 def _row(case, codes, weights, started, prepared, finished, baseline, device) -> dict:
-    from pyro_deepseq.devices import resolve_device
+    from pyro_deepseq.utils.devices import resolve_device
 
     return {
         "case": case,

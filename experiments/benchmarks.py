@@ -7,10 +7,10 @@ from pathlib import Path
 
 from scipy.stats import spearmanr
 
-from pyro_deepseq.alignment import Alignment
-from pyro_deepseq.files import atomic_write
-from pyro_deepseq.independent import SiteIndependentModel
-from pyro_deepseq.mutations import MutationSet
+from pyro_deepseq.data.alignment import Alignment
+from pyro_deepseq.data.mutations import MutationSet
+from pyro_deepseq.models.independent import SiteIndependentModel
+from pyro_deepseq.utils.files import atomic_write
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"

@@ -21,12 +21,12 @@ import pyro
 import torch
 from benchmarks import DATASETS, ROOT, load, site_independent_rho, spearman, write_json
 
-from pyro_deepseq.config import ModelConfig, TrainConfig
+from pyro_deepseq.inference.config import ModelConfig, TrainConfig
+from pyro_deepseq.inference.training import Trainer
 from pyro_deepseq.models import build_model
-from pyro_deepseq.networks import local_params
-from pyro_deepseq.objective import elbo_terms
-from pyro_deepseq.scoring import score_variants
-from pyro_deepseq.training import Trainer
+from pyro_deepseq.models.networks import local_params
+from pyro_deepseq.models.objective import elbo_terms
+from pyro_deepseq.scoring.estimators import score_variants
 
 #: name → (model settings, learning rate). The sparse decoders use the fast preset's lr; the
 #: Ladder VAEs warm their KL up, as Sønderby et al. do.

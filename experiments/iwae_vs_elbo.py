@@ -18,10 +18,10 @@ from pathlib import Path
 import pyro
 from benchmarks import ROOT, load, spearman, write_json
 
-from pyro_deepseq.checkpoint import load_checkpoint
-from pyro_deepseq.config import ModelConfig, from_dict
+from pyro_deepseq.inference.checkpoint import load_checkpoint
+from pyro_deepseq.inference.config import ModelConfig, from_dict
 from pyro_deepseq.models import build_model
-from pyro_deepseq.scoring import score_variants
+from pyro_deepseq.scoring.estimators import score_variants
 
 
 def main() -> int:

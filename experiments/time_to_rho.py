@@ -6,7 +6,7 @@ evaluation of each curve that reaches ``--target``.
 
     python experiments/time_to_rho.py experiments/results/blat_fast_pool.json \\
         experiments/results/blat_fast_curve.json experiments/results/blat_fast_3000.json \\
-        experiments/results/blat_fast_b400.json --out experiments/results/time_to_rho.png
+        experiments/results/blat_fast_b400.json --out docs/images/time_to_rho.png
 """
 
 from __future__ import annotations

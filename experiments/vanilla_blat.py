@@ -16,11 +16,11 @@ from pathlib import Path
 import pyro
 from benchmarks import ROOT, load, site_independent_rho, spearman
 
-from pyro_deepseq.config import ModelConfig, TrainConfig
+from pyro_deepseq.data.mutations import MutationSet
+from pyro_deepseq.inference.config import ModelConfig, TrainConfig
+from pyro_deepseq.inference.training import Trainer
 from pyro_deepseq.models import build_model
-from pyro_deepseq.mutations import MutationSet
-from pyro_deepseq.scoring import score_variants
-from pyro_deepseq.training import Trainer
+from pyro_deepseq.scoring.estimators import score_variants
 
 
 def run_seed(alignment, mutations, seed, evaluate_at, samples, sampling, work: Path):

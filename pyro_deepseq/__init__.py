@@ -2,23 +2,35 @@
 
 Learn a protein family's sequence distribution from a multiple sequence alignment and score
 mutations of its focus protein by how much they change the sequence's log-probability.
+
+The package's layers, each importing only from those below it: ``utils`` (devices, files) →
+``data`` (alignments, weights, mutants) → ``models`` (the VAEs and their objective) →
+``inference`` (training) and ``scoring`` → the API (:class:`DeepSequence`, :class:`Ensemble`) →
+the commands (``fit``, ``predict``, ``embed``, ``inspect``, ``sweep``).
 """
 
-from .alignment import ALPHABETS, Alignment
+from . import _moved, plots
+from .api import DeepSequence, Ensemble
+from .data.alignment import ALPHABETS, Alignment
+from .data.mutations import MutationSet, Substitution, parse_mutant
+from .data.weights import sequence_weights
 from .errors import DataError, DataWarning
-from .independent import SiteIndependentModel
-from .mutations import MutationSet, Substitution, parse_mutant
-from .weights import sequence_weights
+from .models.independent import SiteIndependentModel
 
 __all__ = [
     "ALPHABETS",
     "Alignment",
     "DataError",
     "DataWarning",
+    "DeepSequence",
+    "Ensemble",
     "MutationSet",
     "SiteIndependentModel",
     "Substitution",
     "parse_mutant",
+    "plots",
     "sequence_weights",
 ]
 __version__ = "0.1.0"
+
+_moved.install()

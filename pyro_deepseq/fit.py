@@ -10,28 +10,20 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import pandas as pd
-import pyro
-import torch
-
 from . import plots
-from .alignment import ALPHABETS, Alignment
-from .checkpoint import alignment_metadata, file_sha256, load_checkpoint, save_checkpoint
-from .cli import run
-from .config import ModelConfig, TrainConfig, from_dict, to_dict
+from .api import DeepSequence
+from .data.alignment import ALPHABETS
 from .errors import DataError
-from .files import atomic_write
-from .independent import SiteIndependentModel
-from .models import MODELS, build_model, latent_means, options
-from .presets import PRESETS
-from .synthetic import default_family
-from .training import Trainer, write_history
+from .inference import settings
+from .inference.config import ModelConfig, TrainConfig
+from .inference.presets import PRESETS
+from .models import MODELS
+from .utils.cli import run
 
 HELP = {
     "alignment": "a2m, a3m or aligned FASTA (default: the embedded synthetic family)",
@@ -67,8 +59,6 @@ HELP = {
     "ladder_hidden": "width of each Ladder level's bottom-up and top-down networks",
     "decoder": "the Ladder VAE's decoder: sparse (DeepSequence's) or dense (the vanilla VAE's)",
 }
-RESUMABLE = {"steps", "device"}  # what a resumed run may change
-DEFAULT_MODEL = "bayesian"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -76,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--model",
         choices=[*MODELS, "independent"],
-        help=f"default {DEFAULT_MODEL}, or the preset's",
+        help=f"default {settings.DEFAULT_MODEL}, or the preset's",
     )
     parser.add_argument(
         "--preset",
@@ -139,149 +129,51 @@ def _fit(argv: Sequence[str] | None) -> int:
 
 
 def _fit_one(args, given: dict, out: Path | None) -> int:
-    model_config, train_config = _configs(args.model, args.preset, given)
-    out = out or _default_out(train_config, model_config)
-    checkpoint = out / "model.pt"
-    state = None
     if args.resume:
-        state = load_checkpoint(checkpoint)
         preset_model, preset_train = PRESETS.get(args.preset, ({}, {}))
+        out = out or settings.default_out(*settings.resolve(args.model, args.preset, given))
         model = args.model or preset_model.get("model")
-        model_config, train_config = _resumed_configs(
-            state, model, {**preset_model, **preset_train, **given}
-        )
-    elif checkpoint.exists():
-        raise DataError(
-            f"{checkpoint} exists: pass --resume to continue it, or choose another --out"
-        )
-    alignment = _load_alignment(train_config, state)
-    labels = plots.read_labels(args.labels, alignment.headers) if args.labels else None
-    if model_config.model == "independent":
-        return _fit_independent(alignment, model_config, train_config, out)
-    pyro.set_rng_seed(train_config.seed)
-    model = build_model(model_config, alignment.num_positions, len(alignment.alphabet))
-    trainer = Trainer(model, alignment, model_config, train_config, checkpoint)
-    if state is not None:
-        trainer.restore(state)
-    _write_config(out, model_config, train_config, trainer.metadata)
+        vae = DeepSequence.load(out, model, **{**preset_model, **preset_train, **given})
+    else:
+        chosen = {"model": args.model} if args.model else {}
+        alignment = given.get("alignment")
+        rest = {k: v for k, v in given.items() if k != "alignment"}
+        vae = DeepSequence(alignment, preset=args.preset, out=out, **chosen, **rest)
+    labels = plots.read_labels(args.labels, vae.alignment.headers) if args.labels else None
+    checkpoint = vae.out / "model.pt"
+    started = time.perf_counter()
     try:
-        progress = trainer.run(show_progress=not args.quiet)
+        vae.fit(progress=not args.quiet)
     except KeyboardInterrupt:
         print(
-            f"interrupted at step {trainer.progress.step}; saved {checkpoint}; "
-            "continue with --resume",
+            f"interrupted at step {vae.step}; saved {checkpoint}; continue with --resume",
             file=sys.stderr,
         )
         return 130
-    rate = progress.step * train_config.batch_size / max(progress.seconds, 1e-9)
+    if vae.vae is None:
+        print(f"fitted the site-independent model in {time.perf_counter() - started:.2f} s")
+        print(f"wrote {checkpoint}, {vae.out / 'config.json'}")
+        return 0
+    progress = vae.progress
+    rate = progress.step * vae.train_config.batch_size / max(progress.seconds, 1e-9)
     stopped = " (stopped early)" if progress.stopped_early else ""
     print(
         f"trained {progress.step} steps{stopped} in {progress.seconds:.1f} s "
-        f"({rate:,.0f} sequences/s) on {trainer.device}; final loss "
+        f"({rate:,.0f} sequences/s) on {vae.device}; final loss "
         f"{progress.history['loss'][-1]:.2f}"
     )
-    print(f"wrote {checkpoint}, {out / 'history.csv'}, {out / 'config.json'}")
+    print(f"wrote {checkpoint}, {vae.out / 'history.csv'}, {vae.out / 'config.json'}")
     if not args.no_plots:
-        _plot(trainer, alignment, out, labels)
+        _plot(vae, labels)
     return 0
 
 
-def _plot(trainer: Trainer, alignment: Alignment, out: Path, labels: list | None) -> None:
+def _plot(vae: DeepSequence, labels: list | None) -> None:
     """history.png (the loss terms) and latent.png (encoder means, by label or weight)."""
-    history = pd.DataFrame(trainer.progress.history)
-    written = [plots.save(plots.training_curves(history), out / "history.png")]
-    means = latent_means(trainer.vae, alignment.codes)
-    if labels is None:
-        figure = plots.latent_space(means, weights=alignment.weights)
-    else:
-        figure = plots.latent_space(means, labels)
-    written.append(plots.save(figure, out / "latent.png"))
+    out = vae.out
+    written = [plots.save(vae.plot_history(), out / "history.png")]
+    written.append(plots.save(vae.plot_latent(labels), out / "latent.png"))
     print("wrote " + ", ".join(map(str, written)))
-
-
-def _configs(model: str | None, preset: str | None, given: dict):
-    """The run's settings: defaults, then the preset's, then the flags given."""
-    preset_model, preset_train = PRESETS.get(preset, ({}, {}))
-    model = model or preset_model.get("model", DEFAULT_MODEL)
-    if preset and preset_model["model"] != model:
-        raise DataError(f"--preset {preset} is a preset of --model {preset_model['model']}")
-    model_names = {f.name for f in dataclasses.fields(ModelConfig)}
-    model_given = {k: v for k, v in given.items() if k in model_names}
-    train_given = {k: v for k, v in given.items() if k not in model_names}
-    accepted = options(model) if model in MODELS else set()
-    unused = sorted(set(model_given) - accepted)
-    if unused:
-        flags = ", ".join("--" + name.replace("_", "-") for name in unused)
-        raise DataError(f"{flags}: not a setting of --model {model}")
-    model_config = from_dict(ModelConfig, {**preset_model, "model": model, **model_given})
-    train_config = from_dict(TrainConfig, {**preset_train, **train_given})
-    return model_config, train_config
-
-
-def _default_out(train_config: TrainConfig, model_config: ModelConfig) -> Path:
-    name = Path(train_config.alignment).stem if train_config.alignment else "synthetic"
-    return Path("runs") / f"{name}-{model_config.model}-seed{train_config.seed}"
-
-
-def _resumed_configs(state: dict, model: str | None, given: dict):
-    """A resumed run keeps its settings; only --steps and --device may change."""
-    model_config = from_dict(ModelConfig, state["model_config"])
-    train_config = from_dict(TrainConfig, state["train_config"])
-    saved = {**dataclasses.asdict(model_config), **dataclasses.asdict(train_config)}
-    changed = [
-        k
-        for k, v in {**given, **({"model": model} if model else {})}.items()
-        if k not in RESUMABLE and saved[k] != (tuple(v) if isinstance(v, list) else v)
-    ]
-    if changed:
-        raise DataError(
-            "a resumed run keeps its settings; these differ from the checkpoint's: "
-            + ", ".join(f"--{k.replace('_', '-')} (was {saved[k]})" for k in changed)
-        )
-    overrides = {k: v for k, v in given.items() if k in RESUMABLE}
-    return model_config, dataclasses.replace(train_config, **overrides)
-
-
-def _load_alignment(config: TrainConfig, state: dict | None) -> Alignment:
-    path = config.alignment or default_family()[0]
-    alignment = Alignment.from_file(
-        path, config.theta, config.alphabet, config.focus, config.device
-    )
-    if state is not None and file_sha256(path) != state["alignment"]["sha256"]:
-        raise DataError(f"{path} has changed since the checkpoint was written; cannot resume")
-    return alignment
-
-
-def _fit_independent(alignment, model_config, train_config, out: Path) -> int:
-    """The site-independent baseline, saved as a checkpoint that ``predict`` reads the same way."""
-    started = time.perf_counter()
-    model = SiteIndependentModel.fit(alignment)
-    metadata = alignment_metadata(alignment)
-    save_checkpoint(
-        out / "model.pt",
-        {
-            "model_config": to_dict(model_config),
-            "train_config": to_dict(train_config),
-            "alignment": metadata,
-            "state_dict": {"log_frequencies": torch.as_tensor(model.log_frequencies)},
-        },
-    )
-    write_history({}, out / "history.csv")
-    _write_config(out, model_config, train_config, metadata)
-    print(f"fitted the site-independent model in {time.perf_counter() - started:.2f} s")
-    print(f"wrote {out / 'model.pt'}, {out / 'config.json'}")
-    return 0
-
-
-def _write_config(out: Path, model_config, train_config, metadata: dict) -> None:
-    summary = {k: v for k, v in metadata.items() if k not in ("positions", "focus_sequence")}
-    document = {
-        "model": to_dict(model_config),
-        "train": to_dict(train_config),
-        "alignment": summary,
-    }
-    with atomic_write(out / "config.json") as temporary:
-        temporary.write_text(json.dumps(document, indent=2) + "\n")
 
 
 if __name__ == "__main__":

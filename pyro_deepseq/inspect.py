@@ -19,12 +19,12 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
-from .alignment import ALPHABETS, Alignment
-from .cli import run
+from .data.alignment import ALPHABETS, Alignment
+from .data.mutations import MutationSet
 from .errors import DataError
-from .files import atomic_write
-from .independent import SiteIndependentModel
-from .mutations import MutationSet
+from .models.independent import SiteIndependentModel
+from .utils.cli import run
+from .utils.files import atomic_write
 
 
 def build_parser() -> argparse.ArgumentParser:

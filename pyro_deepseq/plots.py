@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from scipy.stats import spearmanr
 
 from .errors import DataError
-from .files import atomic_write
+from .utils.files import atomic_write
 
 CURVES = ("loss", "reconstruction", "kl_latent", "kl_global")
 #: Labels beyond the most common ones are drawn as "other" in latent-space plots.
@@ -98,16 +98,30 @@ def landscape(matrix: pd.DataFrame) -> Figure:
     return figure
 
 
-def latent_space(means: np.ndarray, labels: Sequence[str] | None = None, weights=None) -> Figure:
-    """Encoder means in two dimensions (their first two principal components when wider),
-    coloured by a label per sequence or, without labels, by sequence weight."""
+def project(means: np.ndarray, method: str = "pca") -> tuple[np.ndarray, tuple[str, str]]:
+    """Latent means in two dimensions: as they are when 2-D, else PCA (or UMAP, if installed)."""
     means = np.asarray(means, dtype=np.float64)
     centred = means - means.mean(0)
-    if means.shape[1] > 2:
-        _, _, components = np.linalg.svd(centred, full_matrices=False)
-        points, axes = centred @ components[:2].T, ("PC 1", "PC 2")
-    else:
-        points, axes = centred, ("z 1", "z 2")
+    if means.shape[1] <= 2:
+        return centred, ("z 1", "z 2")
+    if method == "umap":
+        try:
+            from umap import UMAP
+        except ImportError:
+            raise DataError("UMAP needs umap-learn: pip install 'pyro_deepseq[umap]'") from None
+        return UMAP(random_state=0).fit_transform(means), ("UMAP 1", "UMAP 2")
+    if method != "pca":
+        raise DataError(f"unknown projection {method!r}: pca or umap")
+    _, _, components = np.linalg.svd(centred, full_matrices=False)
+    return centred @ components[:2].T, ("PC 1", "PC 2")
+
+
+def latent_space(
+    means: np.ndarray, labels: Sequence[str] | None = None, weights=None, method: str = "pca"
+) -> Figure:
+    """Encoder means in two dimensions (see :func:`project`), coloured by a label per sequence
+    or, without labels, by sequence weight."""
+    points, axes = project(means, method)
     figure = Figure(figsize=(6, 5), layout="constrained")
     ax = figure.subplots()
     if labels is not None:

@@ -18,26 +18,15 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-import pyro
 from scipy.stats import spearmanr
 
 from . import plots
-from .alignment import ALPHABETS, Alignment
-from .checkpoint import Focus, file_sha256, load_checkpoint
-from .cli import run
-from .config import ModelConfig, from_dict
-from .devices import resolve_device
+from .api import SCORING_OPTIONS, Ensemble, scoring_options
+from .data.mutations import MutationSet
 from .errors import DataError
-from .independent import SiteIndependentModel
-from .models import build_model
-from .mutations import WILD_TYPE_MISMATCH, MutationSet
-from .scoring import ESTIMATORS, PRECISIONS, Scores, ensemble, score_variants
-from .synthetic import default_family
-from .variants import from_sequences
-
-IWAE_PARTICLES = 10
+from .inference.checkpoint import Focus
+from .scoring import ESTIMATORS, PRECISIONS, Scores
+from .utils.cli import run
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -100,19 +89,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _predict(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
-    if args.particles is not None and args.estimator != "iwae":
-        raise DataError("--particles applies to --estimator iwae only")
-    args.particles = args.particles or (IWAE_PARTICLES if args.estimator == "iwae" else 1)
-    if min(args.samples, args.batch_size, args.particles) < 1:
-        raise DataError("--samples, --batch-size and --particles must be at least 1")
     started = time.perf_counter()
-    paths = _checkpoints(args.checkpoint)
-    if len(paths) > 1 and args.site_independent:
-        raise DataError("--site-independent takes one checkpoint")
-    state = load_checkpoint(paths[0])
-    focus = Focus.from_metadata(state["alignment"])
-    mutations = _variants(args, state, focus)
-    out = args.out or _default_out(args, paths)
+    models = Ensemble.load(args.checkpoint)
+    options = scoring_options(
+        {k: getattr(args, k) for k in SCORING_OPTIONS if getattr(args, k) is not None}
+    )
+    if args.singles:
+        mutations = MutationSet.all_singles(models.focus)
+    else:
+        mutations = models.variants(
+            args.mutations or args.sequences, args.mutant_column, args.score_column
+        )
+    out = args.out or _default_out(args, models.members)
     side = out.with_name(f"{out.stem}_unscoreable.csv")
     matrix = out.with_name(f"{out.stem}_matrix.csv") if args.singles else None
     drawable = args.singles or mutations.score_column is not None
@@ -120,12 +108,7 @@ def _predict(argv: Sequence[str] | None) -> int:
     for path in (out, side, matrix, figure):
         if path is not None and path.exists() and not args.force:
             raise DataError(f"{path} exists; pass --force to overwrite it")
-    members = {}
-    for path in paths:  # one checkpoint in memory at a time
-        state = state if path == paths[0] else _same_focus(load_checkpoint(path), path, focus)
-        members[_label(path, paths)] = _score(args, state, focus, mutations)
-    scores = ensemble(list(members.values()))
-    table = _table(mutations, scores, members)
+    table, scores = models.score(mutations, options)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".xlsx":
         table.to_excel(out, index=False)
@@ -133,7 +116,7 @@ def _predict(argv: Sequence[str] | None) -> int:
         table.to_csv(out, index=False)
     if len(mutations.unscoreable):
         mutations.unscoreable.to_csv(side, index=False)
-    _draw(args, scores, mutations, focus, matrix, figure)
+    _draw(args, scores, mutations, models.focus, matrix, figure)
     _report(mutations, table, out, side, time.perf_counter() - started)
     return 0
 
@@ -156,74 +139,6 @@ def _draw(args, scores: Scores, mutations: MutationSet, focus: Focus, matrix, fi
     print(f"wrote {plots.save(drawing, figure)}")
 
 
-def _table(mutations: MutationSet, scores: Scores, members: dict) -> pd.DataFrame:
-    """[name,] mutant, prediction, stderr, each member's prediction, the measured column."""
-    named = ["name"] if "name" in mutations.scoreable else []
-    table = mutations.scoreable[[*named, "mutant"]].assign(
-        prediction=scores.delta, stderr=scores.stderr
-    )
-    if len(members) > 1:
-        for label, member in members.items():
-            table[f"prediction_{label}"] = member.delta
-    if mutations.score_column is not None:
-        table[mutations.score_column] = mutations.scoreable["score"].to_numpy()
-    return table
-
-
-def _variants(args, state: dict, focus: Focus) -> MutationSet:
-    if args.singles:
-        return MutationSet.all_singles(focus)
-    if args.sequences:
-        return from_sequences(args.sequences, focus)
-    table = args.mutations
-    if table is None:
-        a2m, dms = default_family()
-        if state["alignment"]["sha256"] != file_sha256(a2m):
-            raise DataError(
-                "give --mutations TABLE or --singles (this model was not trained on "
-                "the embedded synthetic family, whose table is the default)"
-            )
-        table = dms
-    mutations = MutationSet.from_table(table, focus, args.mutant_column, args.score_column)
-    mismatched = mutations.counts_by_reason().get(WILD_TYPE_MISMATCH, 0)
-    if mismatched > mutations.num_scoreable:
-        raise DataError(
-            f"{table}: {mismatched:,} mutants name a wild-type letter other than the focus "
-            f"sequence's ({focus.focus_name}), more than the {mutations.num_scoreable:,} that "
-            "match; is this table for another protein or numbering?"
-        )
-    return mutations
-
-
-def _checkpoints(paths: list[Path]) -> list[Path]:
-    """Each argument's model.pt; a folder without one stands for the runs in its subfolders."""
-    found = []
-    for path in paths:
-        if path.is_dir() and not (path / "model.pt").exists():
-            runs = sorted(path.glob("*/model.pt"))
-            if not runs:
-                raise DataError(f"{path}: no model.pt in it or in its subfolders")
-            found += runs
-        else:
-            found.append(path / "model.pt" if path.is_dir() else path)
-    return found
-
-
-def _label(path: Path, paths: list[Path]) -> str:
-    """A member's name in the output: its run folder's, or its position when those repeat."""
-    names = [p.parent.name for p in paths]
-    return path.parent.name if names.count(path.parent.name) == 1 else str(paths.index(path))
-
-
-def _same_focus(state: dict, path: Path, focus: Focus) -> dict:
-    other = Focus.from_metadata(state["alignment"])
-    if other.focus_sequence != focus.focus_sequence or not np.array_equal(
-        other.positions, focus.positions
-    ):
-        raise DataError(f"{path}: trained on another focus sequence than the first checkpoint")
-    return state
-
-
 def _default_out(args, paths: list[Path]) -> Path:
     folder = Path(os.path.commonpath([path.parent for path in paths]))
     name = "singles" if args.singles else "predictions"
@@ -232,52 +147,6 @@ def _default_out(args, paths: list[Path]) -> Path:
     prefix = "ensemble_" if len(paths) > 1 else ""
     suffix = "_site_independent" if args.site_independent else ""
     return folder / f"{prefix}{name}{suffix}.csv"
-
-
-def _score(args, state: dict, focus: Focus, mutations: MutationSet) -> Scores:
-    model_config = from_dict(ModelConfig, state["model_config"])
-    if args.site_independent or model_config.model == "independent":
-        if args.site_independent:
-            model = SiteIndependentModel.fit(_training_alignment(state))
-        else:
-            model = SiteIndependentModel(state["state_dict"]["log_frequencies"].numpy())
-        delta = model.delta(mutations.codes, focus.focus_codes)
-        return Scores(delta, np.zeros_like(delta))  # exact: no sampling
-    device = resolve_device(args.device)
-    vae = build_model(model_config, len(focus.positions), len(focus.alphabet))
-    vae.load_state_dict(state["state_dict"])
-    vae.to(device).eval()
-    pyro.set_rng_seed(args.seed)
-    return score_variants(
-        vae,
-        mutations.codes,
-        focus.focus_codes,
-        len(focus.alphabet),
-        args.samples,
-        args.batch_size,
-        device,
-        args.estimator,
-        args.particles,
-        args.precision,
-    )
-
-
-def _training_alignment(state: dict) -> Alignment:
-    """The checkpoint's alignment, re-read from its path and checked against its hash."""
-    metadata = state["alignment"]
-    path = metadata["path"]
-    if path is None or not Path(path).is_file() or file_sha256(path) != metadata["sha256"]:
-        raise DataError(
-            f"the checkpoint's alignment {path} is missing or has changed; "
-            "the site-independent model needs it"
-        )
-    return Alignment.from_file(
-        path, metadata["theta"], _alphabet_name(metadata["alphabet"]), metadata["focus"]
-    )
-
-
-def _alphabet_name(letters: str) -> str:
-    return next(name for name, value in ALPHABETS.items() if value == letters)
 
 
 def _report(mutations: MutationSet, table, out: Path, side: Path, seconds: float) -> None:

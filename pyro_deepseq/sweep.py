@@ -49,13 +49,13 @@ import torch
 from scipy.stats import spearmanr
 
 from . import fit, plots, predict
-from .checkpoint import load_checkpoint
-from .cli import run
-from .config import TrainConfig, from_dict
-from .devices import resolve_device
 from .errors import DataError
-from .files import atomic_write
-from .scoring import Scores, ensemble
+from .inference.checkpoint import load_checkpoint
+from .inference.config import TrainConfig, from_dict
+from .scoring.estimators import Scores, ensemble
+from .utils.cli import run
+from .utils.devices import resolve_device
+from .utils.files import atomic_write
 
 COLUMNS = (
     "name",

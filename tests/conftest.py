@@ -6,9 +6,9 @@ import pyro.poutine as poutine
 import pytest
 import torch
 
-from pyro_deepseq.alignment import Alignment
-from pyro_deepseq.networks import local_params
-from pyro_deepseq.objective import Minibatch
+from pyro_deepseq.data.alignment import Alignment
+from pyro_deepseq.models.networks import local_params
+from pyro_deepseq.models.objective import Minibatch
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 BLAT = SHARED / "BLAT_ECOLX_hmmerbit_plmc_n5_m30_f50_t0.2_r24-286_id100_b105.a2m"

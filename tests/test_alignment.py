@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from pyro_deepseq.alignment import INVALID_LETTER, Alignment
+from pyro_deepseq.data.alignment import INVALID_LETTER, Alignment
+from pyro_deepseq.data.fasta import read_records
 from pyro_deepseq.errors import DataError, DataWarning
-from pyro_deepseq.fasta import read_records
 
 from .conftest import DHFR, DHFR_WT, TRNA, needs_shared, write
 

@@ -9,11 +9,16 @@ import pytest
 import torch
 from pyro.distributions.kl import kl_divergence
 
-from pyro_deepseq.meanfield import IsotropicNormal, MeanFieldNormal, NoisePool, standard_normal
 from pyro_deepseq.models import BayesianVAE
 from pyro_deepseq.models.bayesian import sparsity_prior_loc
-from pyro_deepseq.networks import local_params
-from pyro_deepseq.objective import _objective_parts, elbo_terms, loss, per_sequence_elbo
+from pyro_deepseq.models.meanfield import (
+    IsotropicNormal,
+    MeanFieldNormal,
+    NoisePool,
+    standard_normal,
+)
+from pyro_deepseq.models.networks import local_params
+from pyro_deepseq.models.objective import _objective_parts, elbo_terms, loss, per_sequence_elbo
 
 from .conftest import random_batch, traces
 

@@ -4,8 +4,8 @@ import pandas as pd
 from scipy.stats import spearmanr
 
 from pyro_deepseq import fit, predict
-from pyro_deepseq.independent import SiteIndependentModel
-from pyro_deepseq.mutations import MutationSet
+from pyro_deepseq.data.mutations import MutationSet
+from pyro_deepseq.models.independent import SiteIndependentModel
 
 from .conftest import BLAT, BLAT_DMS, needs_shared
 

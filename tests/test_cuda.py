@@ -10,10 +10,10 @@ import pytest
 import torch
 
 from pyro_deepseq import fit, predict
-from pyro_deepseq.alignment import Alignment
-from pyro_deepseq.checkpoint import load_checkpoint
-from pyro_deepseq.synthetic import default_family
-from pyro_deepseq.weights import sequence_weights
+from pyro_deepseq.data.alignment import Alignment
+from pyro_deepseq.data.synthetic import default_family
+from pyro_deepseq.data.weights import sequence_weights
+from pyro_deepseq.inference.checkpoint import load_checkpoint
 
 pytestmark = [
     pytest.mark.gpu,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from pyro_deepseq.files import atomic_write
+from pyro_deepseq.utils.files import atomic_write
 
 
 def test_atomic_write_replaces_on_success_and_keeps_the_old_file_on_failure(tmp_path):

@@ -9,13 +9,14 @@ import pyro
 import pytest
 import torch
 
-from pyro_deepseq import fit, meanfield, predict
-from pyro_deepseq.alignment import Alignment
-from pyro_deepseq.checkpoint import load_checkpoint
-from pyro_deepseq.config import ModelConfig, TrainConfig
-from pyro_deepseq.models import build_model
-from pyro_deepseq.synthetic import default_family
-from pyro_deepseq.training import Trainer
+from pyro_deepseq import fit, predict
+from pyro_deepseq.data.alignment import Alignment
+from pyro_deepseq.data.synthetic import default_family
+from pyro_deepseq.inference import settings
+from pyro_deepseq.inference.checkpoint import load_checkpoint
+from pyro_deepseq.inference.config import ModelConfig, TrainConfig
+from pyro_deepseq.inference.training import Trainer
+from pyro_deepseq.models import build_model, meanfield
 
 from .conftest import BLAT, BLAT_DMS, needs_shared
 
@@ -345,7 +346,7 @@ def test_an_ensemble_of_different_proteins_is_refused(tmp_path, trained, capsys)
 
 
 def test_paper_preset_is_the_released_run(tmp_path):
-    model_config, train_config = fit._configs(None, "paper", {"steps": 7})
+    model_config, train_config = settings.resolve(None, "paper", {"steps": 7})
     assert model_config == ModelConfig("bayesian")  # run_svi.py's architecture: the defaults
     assert (model_config.repeat, model_config.conv_size, model_config.logit_p) == (4, 40, 0.001)
     assert (train_config.batch_size, train_config.sampling, train_config.steps) == (
@@ -354,8 +355,8 @@ def test_paper_preset_is_the_released_run(tmp_path):
         7,
     )
     assert train_config.lr == pytest.approx(3.162e-4, rel=1e-3)
-    assert fit._configs(None, "paper", {})[1].steps == 300_000
-    fast_model, fast_train = fit._configs(None, "fast", {"lr": 1e-3})
+    assert settings.resolve(None, "paper", {})[1].steps == 300_000
+    fast_model, fast_train = settings.resolve(None, "fast", {"lr": 1e-3})
     assert (fast_model.encoder_hidden, fast_model.decoder_hidden) == ((500,), (100, 500))
     assert (fast_train.steps, fast_train.lr_schedule, fast_train.lr) == (6000, "cosine", 1e-3)
 

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
-from pyro_deepseq.alignment import Alignment
-from pyro_deepseq.independent import SiteIndependentModel
-from pyro_deepseq.mutations import MutationSet
-from pyro_deepseq.synthetic import default_family
+from pyro_deepseq.data.alignment import Alignment
+from pyro_deepseq.data.mutations import MutationSet
+from pyro_deepseq.data.synthetic import default_family
+from pyro_deepseq.models.independent import SiteIndependentModel
 
 from .conftest import BLAT_DMS, DHFR_DMS, needs_shared, write
 

@@ -7,8 +7,8 @@ from pyro.infer import Trace_ELBO
 
 from pyro_deepseq.models import BayesianVAE, LadderVAE, VanillaVAE
 from pyro_deepseq.models.ladder import precision_weighted
-from pyro_deepseq.networks import local_params
-from pyro_deepseq.objective import loss, per_sequence_elbo
+from pyro_deepseq.models.networks import local_params
+from pyro_deepseq.models.objective import loss, per_sequence_elbo
 
 from .conftest import random_batch, traces
 

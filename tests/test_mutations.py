@@ -6,9 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pyro_deepseq.alignment import Alignment
-from pyro_deepseq.errors import DataError, DataWarning
-from pyro_deepseq.mutations import (
+from pyro_deepseq.data.alignment import Alignment
+from pyro_deepseq.data.mutations import (
     LETTER_OUTSIDE_ALPHABET,
     MISSING_SCORE,
     POSITION_NOT_FOCUS,
@@ -22,6 +21,7 @@ from pyro_deepseq.mutations import (
     parse_mutant,
     read_dms,
 )
+from pyro_deepseq.errors import DataError, DataWarning
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 BLAT_ALIGNMENT = DATA / "BLAT_ECOLX_hmmerbit_plmc_n5_m30_f50_t0.2_r24-286_id100_b105.a2m"

@@ -6,10 +6,10 @@ import pytest
 from scipy.stats import spearmanr
 
 from pyro_deepseq import plots
-from pyro_deepseq.alignment import Alignment
+from pyro_deepseq.data.alignment import Alignment
+from pyro_deepseq.data.mutations import MutationSet
+from pyro_deepseq.data.synthetic import default_family
 from pyro_deepseq.errors import DataError
-from pyro_deepseq.mutations import MutationSet
-from pyro_deepseq.synthetic import default_family
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

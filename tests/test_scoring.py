@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from pyro_deepseq.models import BayesianVAE, VanillaVAE
-from pyro_deepseq.networks import Encoder, local_params
-from pyro_deepseq.objective import Minibatch
-from pyro_deepseq.scoring import Scores, _estimates, ensemble, score_variants
+from pyro_deepseq.models.networks import Encoder, local_params
+from pyro_deepseq.models.objective import Minibatch
+from pyro_deepseq.scoring.estimators import Scores, _estimates, ensemble, score_variants
 
 LENGTH, LETTERS = 8, 20
 SMALL = dict(latent_dim=3, encoder_hidden=(16,), decoder_hidden=(8, 16))

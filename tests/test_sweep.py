@@ -9,8 +9,8 @@ import pytest
 from scipy.stats import spearmanr
 
 from pyro_deepseq import fit, sweep
+from pyro_deepseq.data.synthetic import default_family, write_family
 from pyro_deepseq.errors import DataError
-from pyro_deepseq.synthetic import default_family, write_family
 
 from .conftest import write
 

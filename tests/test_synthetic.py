@@ -8,9 +8,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pyro_deepseq import synthetic
+from pyro_deepseq.data import synthetic
+from pyro_deepseq.data.synthetic import (
+    ALPHABET,
+    default_family,
+    generate_family,
+    main,
+    write_family,
+)
 from pyro_deepseq.errors import DataError
-from pyro_deepseq.synthetic import ALPHABET, default_family, generate_family, main, write_family
 
 COMMITTED = Path(__file__).resolve().parents[1] / "data" / "synthetic"
 

@@ -6,13 +6,13 @@ import pyro
 import pytest
 import torch
 
-from pyro_deepseq import training
-from pyro_deepseq.alignment import Alignment
-from pyro_deepseq.config import ModelConfig, TrainConfig, from_dict, to_dict
+from pyro_deepseq.data.alignment import Alignment
+from pyro_deepseq.data.synthetic import default_family
 from pyro_deepseq.errors import DataError
+from pyro_deepseq.inference import training
+from pyro_deepseq.inference.config import ModelConfig, TrainConfig, from_dict, to_dict
+from pyro_deepseq.inference.schedules import kl_weight, learning_rate
 from pyro_deepseq.models import build_model
-from pyro_deepseq.schedules import kl_weight, learning_rate
-from pyro_deepseq.synthetic import default_family
 
 
 @pytest.mark.parametrize(

@@ -8,11 +8,10 @@ import torch
 from pyro.distributions.kl import kl_divergence
 from pyro.infer import TraceMeanField_ELBO
 
-from pyro_deepseq.alignment import Alignment
+from pyro_deepseq.data.alignment import Alignment
 from pyro_deepseq.models import VanillaVAE
-from pyro_deepseq.models.sites import Letters
-from pyro_deepseq.networks import SequenceEmbedding, local_params
-from pyro_deepseq.objective import (
+from pyro_deepseq.models.networks import SequenceEmbedding, local_params
+from pyro_deepseq.models.objective import (
     Minibatch,
     MinibatchSampler,
     elbo_terms,
@@ -20,6 +19,7 @@ from pyro_deepseq.objective import (
     loss,
     per_sequence_elbo,
 )
+from pyro_deepseq.models.sites import Letters
 
 from .conftest import write
 

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
+from pyro_deepseq.data.mutations import LETTER_OUTSIDE_ALPHABET, MutationSet
+from pyro_deepseq.data.variants import from_sequences
 from pyro_deepseq.errors import DataError
-from pyro_deepseq.mutations import LETTER_OUTSIDE_ALPHABET, MutationSet
-from pyro_deepseq.variants import from_sequences
 
 from .conftest import DHFR_WT, needs_shared, write
 

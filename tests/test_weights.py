@@ -3,8 +3,12 @@
 import numpy as np
 import pytest
 
-from pyro_deepseq import weights as weights_module
-from pyro_deepseq.weights import cached_sequence_weights, neighbour_thresholds, sequence_weights
+from pyro_deepseq.data import weights as weights_module
+from pyro_deepseq.data.weights import (
+    cached_sequence_weights,
+    neighbour_thresholds,
+    sequence_weights,
+)
 
 
 def brute_force_weights(codes: np.ndarray, letters: int, theta: float) -> np.ndarray:

@@ -21,18 +21,23 @@ def options(model: str) -> set[str]:
 
 
 def build_model(config, length: int, letters: int):
-    """The model a :class:`~pyro_deepseq.config.ModelConfig` describes, for L columns, K letters."""
+    """The model a :class:`~pyro_deepseq.inference.config.ModelConfig` describes (L, K letters)."""
     arguments = {k: v for k, v in config.arguments().items() if k in options(config.model)}
     return MODELS[config.model](length, letters, **arguments)
 
 
 @torch.no_grad()
-def latent_means(vae, codes: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-    """The encoder's mean of z (z_1 in the Ladder VAE) for each sequence: shape (N, latent size)."""
+def latent_posterior(vae, codes: np.ndarray, batch_size: int = 1024):
+    """The encoder's mean and sd of z (z_1 in the Ladder VAE) per sequence: two (N, D) arrays."""
     device = next(vae.parameters()).device
     encoder = vae.guide.encoder
     chunks = [
-        encoder.means(torch.as_tensor(codes[start : start + batch_size], device=device).long())
+        encoder.posterior(torch.as_tensor(codes[start : start + batch_size], device=device).long())
         for start in range(0, len(codes), batch_size)
     ]
-    return torch.cat(chunks).cpu().numpy()
+    return tuple(torch.cat(part).cpu().numpy() for part in zip(*chunks, strict=True))
+
+
+def latent_means(vae, codes: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+    """The encoder's mean of z (z_1 in the Ladder VAE) for each sequence: shape (N, latent size)."""
+    return latent_posterior(vae, codes, batch_size)[0]

@@ -24,9 +24,9 @@ from pyro.nn import PyroModule
 from torch import nn
 from torch.nn import functional
 
-from ..meanfield import IsotropicNormal, MeanFieldNormal
-from ..networks import local_params, output_layer
-from ..objective import Minibatch, global_sites
+from .meanfield import IsotropicNormal, MeanFieldNormal
+from .networks import local_params, output_layer
+from .objective import Minibatch, global_sites
 from .sites import GaussianEncoder, StandardNormalPrior
 
 #: The variational log σ every global latent variable starts at (the original's).

@@ -24,9 +24,9 @@ import torch
 from torch import nn
 from torch.nn import functional
 
-from ..networks import Decoder, Encoder, glorot_, local_params
-from ..objective import Minibatch, annealed, sequence_plate
 from .bayesian import BayesianGuide, BayesianModel, SparseDecoder
+from .networks import Decoder, Encoder, glorot_, local_params
+from .objective import Minibatch, annealed, sequence_plate
 from .sites import observe
 from .vanilla import VanillaGuide, VanillaModel
 
@@ -152,9 +152,16 @@ class LadderEncoder(nn.Module):
             z = draw(level, loc, scale)
         return z
 
-    def means(self, codes: torch.Tensor) -> torch.Tensor:
-        """z_1 along the top-down pass with every level at its mean instead of a draw."""
-        return self.top_down(codes, lambda level, loc, scale: loc)
+    def posterior(self, codes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(loc, scale) of q(z_1 | z_2, x) with every level above z_1 at its mean."""
+        found = {}
+
+        def at_mean(level, loc, scale):
+            found[level] = (loc, scale)
+            return loc
+
+        self.top_down(codes, at_mean)
+        return found[1]
 
     def sample(self, batch: Minibatch) -> None:
         def draw(level, loc, scale):

@@ -14,8 +14,8 @@ import torch
 from torch import nn
 from torch.distributions import constraints
 
-from ..networks import Encoder
-from ..objective import Minibatch, annealed, sequence_plate
+from .networks import Encoder
+from .objective import Minibatch, annealed, sequence_plate
 
 
 class Letters(dist.TorchDistribution):
@@ -78,6 +78,6 @@ class GaussianEncoder(Encoder):
             with annealed(batch):
                 pyro.sample("z", dist.Normal(loc, scale).to_event(1))
 
-    def means(self, codes: torch.Tensor) -> torch.Tensor:
-        """The mean of q(z | x) for each sequence."""
-        return self(codes)[0]
+    def posterior(self, codes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(loc, scale) of q(z | x) for each sequence."""
+        return self(codes)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pyro.nn import PyroModule
 from torch import nn
 
-from ..networks import Decoder, local_params
-from ..objective import Minibatch
+from .networks import Decoder, local_params
+from .objective import Minibatch
 from .sites import GaussianEncoder, StandardNormalPrior
 
 

@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..errors import DataError
 from .alignment import REGION
-from .errors import DataError
 from .fasta import read_records
 from .mutations import LETTER_OUTSIDE_ALPHABET, MutationSet
 
@@ -34,8 +34,8 @@ _LETTER = re.compile(r"[A-Z*]")  # what a mutant string can name
 def from_sequences(path: str | Path, focus: Any) -> MutationSet:
     """The mutants that the sequences of a FASTA file are, with each record's name in ``name``.
 
-    ``focus`` is an :class:`~pyro_deepseq.alignment.Alignment` or a checkpoint's
-    :class:`~pyro_deepseq.checkpoint.Focus`.
+    ``focus`` is an :class:`~pyro_deepseq.data.alignment.Alignment` or a checkpoint's
+    :class:`~pyro_deepseq.inference.checkpoint.Focus`.
 
     Raises
     ------

@@ -1,7 +1,8 @@
 """Named settings: the released DeepSequence run, and the fastest CPU schedule measured so far.
 
-Each preset is a pair (model settings, training settings) for :class:`~pyro_deepseq.config.
-ModelConfig` and :class:`~pyro_deepseq.config.TrainConfig`; flags given next to a preset win.
+Each preset is a pair (model settings, training settings) for
+:class:`~pyro_deepseq.inference.config.ModelConfig` and
+:class:`~pyro_deepseq.inference.config.TrainConfig`; flags given next to a preset win.
 """
 
 from __future__ import annotations

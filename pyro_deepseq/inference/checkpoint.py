@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .errors import DataError
-from .files import atomic_write
+from ..errors import DataError
+from ..utils.files import atomic_write
 
 FORMAT = 1
 

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import DataError, DataWarning
+from ..errors import DataError, DataWarning
 
 POSITION_NOT_FOCUS = "position not a focus column"
 WILD_TYPE_MISMATCH = "wild-type mismatch"

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .errors import DataError, DataWarning
+from ..errors import DataError, DataWarning
 from .fasta import Record, read_records
 from .weights import cached_sequence_weights
 

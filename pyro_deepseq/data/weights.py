@@ -15,9 +15,9 @@ import hashlib
 import numpy as np
 import torch
 
-from .cache import cache_dir
-from .devices import resolve_device
-from .files import atomic_write
+from ..utils.cache import cache_dir
+from ..utils.devices import resolve_device
+from ..utils.files import atomic_write
 
 #: Bump when the weight definition changes, so cached weights are recomputed.
 WEIGHTS_VERSION = 1

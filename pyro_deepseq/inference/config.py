@@ -9,9 +9,9 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from .errors import DataError
-from .models.ladder import DECODERS
-from .objective import SAMPLING_SCHEMES
+from ..errors import DataError
+from ..models.ladder import DECODERS
+from ..models.objective import SAMPLING_SCHEMES
 from .schedules import LR_SCHEDULES
 
 

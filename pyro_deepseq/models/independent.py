@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .alignment import Alignment
+from ..data.alignment import Alignment
 
 
 class SiteIndependentModel:

@@ -8,7 +8,7 @@ from functools import cache
 
 import torch
 
-from .errors import DataError
+from ..errors import DataError
 
 M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4  # glibc mallopt parameters
 

@@ -1,11 +1,11 @@
 """The training loop shared by every model: stochastic variational inference with Adam.
 
-Each step draws a minibatch (:mod:`pyro_deepseq.objective` scales it), evaluates the mean-field
-negative ELBO of the model/guide pair (:func:`~pyro_deepseq.objective.loss`: analytic KL terms, the
-loss of ``TraceMeanField_ELBO``) and takes an Adam step over the modules' own parameters. Parameters
-stay local to the modules (``module_local_params``), so nothing is left in Pyro's global parameter
-store and two models in one notebook cannot collide; the optimizer is a plain ``torch.optim.Adam``
-whose state goes into the checkpoint.
+Each step draws a minibatch (:mod:`pyro_deepseq.models.objective` scales it), evaluates the
+mean-field negative ELBO of the model/guide pair (:func:`~pyro_deepseq.models.objective.loss`:
+analytic KL terms, the loss of ``TraceMeanField_ELBO``) and takes an Adam step over the modules'
+own parameters. Parameters stay local to the modules (``module_local_params``), so nothing is left
+in Pyro's global parameter store and two models in one notebook cannot collide; the optimizer is a
+plain ``torch.optim.Adam`` whose state goes into the checkpoint.
 
 Checkpoints hold parameters, optimizer state, random-number state, the history and the configs, so
 that a resumed run takes exactly the steps an uninterrupted one would have.
@@ -22,15 +22,15 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from .alignment import Alignment
+from ..data.alignment import Alignment
+from ..errors import DataError
+from ..models.meanfield import NoisePool
+from ..models.networks import local_params
+from ..models.objective import Minibatch, MinibatchSampler, elbo_terms, loss
+from ..utils.devices import keep_freed_memory, resolve_device
+from ..utils.files import atomic_write
 from .checkpoint import alignment_metadata, save_checkpoint
 from .config import ModelConfig, TrainConfig, to_dict
-from .devices import keep_freed_memory, resolve_device
-from .errors import DataError
-from .files import atomic_write
-from .meanfield import NoisePool
-from .networks import local_params
-from .objective import Minibatch, MinibatchSampler, elbo_terms, loss
 from .schedules import kl_weight, learning_rate
 
 HISTORY_COLUMNS = (
@@ -231,34 +231,35 @@ class Trainer:
         return value
 
     def save(self) -> None:
+        save_checkpoint(self.checkpoint_path, self.state())
+        write_history(self.progress.history, self.checkpoint_path.with_name("history.csv"))
+
+    def state(self) -> dict:
+        """Everything a checkpoint holds: enough to continue exactly where training is."""
         progress = self.progress
-        save_checkpoint(
-            self.checkpoint_path,
-            {
-                "model_config": to_dict(self.model_config),
-                "train_config": to_dict(self.config),
-                "alignment": self.metadata,
-                "state_dict": self.vae.state_dict(),
-                "optimizer": self.optimizer.state_dict(),
-                "rng": {
-                    "torch": torch.get_rng_state(),
-                    "cuda": torch.cuda.get_rng_state(self.device)
-                    if self.device.type == "cuda"
-                    else None,
-                    "noise": self.noise_pool.state() if self.noise_pool else None,
-                },
-                "progress": {
-                    "step": progress.step,
-                    "seconds": progress.seconds,
-                    "history": progress.history,
-                    "best_heldout": progress.best_heldout,
-                    "evaluations_since_best": progress.evaluations_since_best,
-                    "stopped_early": progress.stopped_early,
-                },
-                "best_state_dict": self.best_state,
+        return {
+            "model_config": to_dict(self.model_config),
+            "train_config": to_dict(self.config),
+            "alignment": self.metadata,
+            "state_dict": self.vae.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "rng": {
+                "torch": torch.get_rng_state(),
+                "cuda": torch.cuda.get_rng_state(self.device)
+                if self.device.type == "cuda"
+                else None,
+                "noise": self.noise_pool.state() if self.noise_pool else None,
             },
-        )
-        write_history(progress.history, self.checkpoint_path.with_name("history.csv"))
+            "progress": {
+                "step": progress.step,
+                "seconds": progress.seconds,
+                "history": progress.history,
+                "best_heldout": progress.best_heldout,
+                "evaluations_since_best": progress.evaluations_since_best,
+                "stopped_early": progress.stopped_early,
+            },
+            "best_state_dict": self.best_state,
+        }
 
 
 def write_history(history: dict, path: Path) -> None:

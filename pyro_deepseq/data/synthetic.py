@@ -11,8 +11,8 @@ well and double mutants worse, while a model of the whole sequence can do better
 the energy is known, the deep-mutational-scan table is exact: ``DMS_score = E(mutant) - E(focus)``.
 
 Everything is drawn from one ``numpy.random.default_rng(seed)``, so a seed fixes the family, the
-focus sequence and the table byte for byte. ``python -m pyro_deepseq.synthetic --out DIR`` writes
-``DIR/synthetic.a2m`` and ``DIR/synthetic_dms.csv``; :func:`default_family` returns the copy
+focus sequence and the table byte for byte. ``python -m pyro_deepseq.data.synthetic --out DIR``
+writes ``DIR/synthetic.a2m`` and ``DIR/synthetic_dms.csv``; :func:`default_family` returns the copy
 committed under ``data/synthetic/`` (or generates one into a cache folder).
 """
 
@@ -28,16 +28,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .cache import cache_dir
-from .cli import run
-from .errors import DataError
-from .files import atomic_write
+from ..errors import DataError
+from ..utils.cache import cache_dir
+from ..utils.cli import run
+from ..utils.files import atomic_write
 
 ALPHABET = "ACDEFGHIKLMNPQRSTVWY"
 FOCUS_NAME = "SYNTH"
 A2M_NAME = "synthetic.a2m"
 DMS_NAME = "synthetic_dms.csv"
-_REPO_DATA_DIR = Path(__file__).resolve().parents[1] / "data" / "synthetic"
+_REPO_DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "synthetic"
 _MIN_PAIR_SEPARATION = 3
 
 
@@ -524,13 +524,13 @@ def default_family() -> tuple[Path, Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command line: ``python -m pyro_deepseq.synthetic [--out DIR] [--seed N] [--force]``."""
+    """Command line: ``python -m pyro_deepseq.data.synthetic [--out DIR] [--seed N] [--force]``."""
     return run(_write_command, argv)
 
 
 def _write_command(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m pyro_deepseq.synthetic",
+        prog="python -m pyro_deepseq.data.synthetic",
         description="Write a synthetic protein family (A2M) and its exact DMS table (CSV).",
     )
     parser.add_argument("--out", type=Path, default=Path("data/synthetic"), help="output folder")

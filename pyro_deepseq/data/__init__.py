@@ -1,0 +1,1 @@
+"""The data layer: alignments, sequence weights, mutants and DMS tables, the synthetic family."""

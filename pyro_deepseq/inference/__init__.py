@@ -1,0 +1,1 @@
+"""Training: settings and presets, the SVI loop with its schedules, and checkpoints."""
