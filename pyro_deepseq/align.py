@@ -41,6 +41,19 @@ from .homology import (
     search,
 )
 
+#: The depth table's columns printed (the CSV has them all).
+SHOWN = [
+    "bitscore",
+    "iterations",
+    "included_sequences",
+    "sequences",
+    "focus_columns",
+    "region_share",
+    "neff",
+    "neff_per_length",
+    "recommended",
+]
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -131,7 +144,7 @@ def _align(argv: Sequence[str] | None) -> int:
         _print_steps(result, alignment, args)
     table = depth_table(results, built, depths, outputs, chosen, reason)
     _write(outputs, thresholds, built, chosen, table)
-    print(table.drop(columns=["reason"]).to_string(index=False))
+    print(table[SHOWN].to_string(index=False))
     print(f"recommended: {thresholds[chosen]:g} bits per residue, {reason}")
     print("wrote " + ", ".join(str(p) for p in outputs.values()))
     return 0

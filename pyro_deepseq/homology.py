@@ -261,7 +261,9 @@ def _search_pass(hmm, database, options, threads, block_size, label, progress):
     plan7 = _pyhmmer().plan7
     alphabet = hmm.alphabet
     results, searched = [], 0
-    bar = tqdm(desc=label, unit=" seq", disable=not progress, dynamic_ncols=True, leave=False)
+    bar = tqdm(
+        desc=label, unit=" seq", disable=None if progress else True, dynamic_ncols=True, leave=False
+    )
 
     def work(block):
         pipeline = plan7.Pipeline(alphabet, **options)
