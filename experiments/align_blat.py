@@ -13,7 +13,8 @@ each stage, so that a run cut short keeps what it measured):
 
 Usage:
     python experiments/align_blat.py [--work DIR] [--bitscore 0.3 0.5 0.7] [--threads 2]
-        [--steps 6000] [--stage search|train|all] [--out FILE]
+        [--steps 6000] [--samples 500] [--stage search|train|all] [--labels built released]
+        [--out FILE]
 """
 
 from __future__ import annotations
@@ -112,9 +113,10 @@ def stage_search(args, results: dict) -> None:
 def stage_train(args, results: dict) -> None:
     """The same fit and predict on the built and the released alignments; ρ of each."""
     runs = {"built": args.work / "blat.a2m", "released": BLAT}
-    results["train"] = {"steps": args.steps, "preset": "fast", "seed": 0}
-    for label, alignment in runs.items():
-        out = args.work / f"fit_{label}"
+    train = results.setdefault("train", {})
+    train.update({"steps": args.steps, "preset": "fast", "seed": 0, "samples": args.samples})
+    for label in args.labels:
+        alignment, out = runs[label], args.work / f"fit_{label}"
         started = time.perf_counter()
         fit = [sys.executable, "-m", "pyro_deepseq.fit", "--alignment", str(alignment)]
         fit += ["--preset", "fast", "--steps", str(args.steps), "--seed", "0", "--out", str(out)]
@@ -122,23 +124,27 @@ def stage_train(args, results: dict) -> None:
         trained = time.perf_counter() - started
         predict = [sys.executable, "-m", "pyro_deepseq.predict", "--checkpoint"]
         predict += [str(out / "model.pt"), "--mutations", str(DMS), "--score-column", "2500"]
-        predict += ["--out", str(out / "predictions.csv"), "--force", "--no-plots"]
+        predict += ["--samples", str(args.samples), "--out", str(out / "predictions.csv")]
+        predict += ["--force", "--no-plots"]
         text = subprocess.run(predict, cwd=ROOT, check=True, capture_output=True, text=True)
         rho = float(re.search(r"Spearman ρ = (-?[\d.]+)", text.stdout)[1])
-        results["train"][label] = {
-            "alignment": str(alignment),
-            "rho": rho,
-            "train_seconds": round(trained, 1),
-        }
-        print(label, results["train"][label], flush=True)
-        _save(args.out, results)
-    results["train"]["difference"] = round(
-        results["train"]["built"]["rho"] - results["train"]["released"]["rho"], 4
-    )
+        train[label] = {"alignment": str(alignment), "rho": rho, "train_seconds": round(trained)}
+        print(label, train[label], flush=True)
+        _save(args.out, {"train": train})
 
 
 def _save(path: Path, results: dict) -> None:
-    path.write_text(json.dumps(results, indent=2, default=_plain) + "\n")
+    """Merge ``results`` into the JSON at ``path`` (stages may run as separate processes)."""
+    current = json.loads(path.read_text()) if path.exists() else {}
+    for key, value in results.items():
+        if isinstance(value, dict) and isinstance(current.get(key), dict):
+            current[key].update(value)
+        else:
+            current[key] = value
+    train = current.get("train", {})
+    if "built" in train and "released" in train:
+        train["difference"] = round(train["built"]["rho"] - train["released"]["rho"], 4)
+    path.write_text(json.dumps(current, indent=2, default=_plain) + "\n")
 
 
 def _plain(value):
@@ -151,16 +157,18 @@ def main() -> None:
     parser.add_argument("--bitscore", type=float, nargs="+", default=[0.3, 0.5, 0.7])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--steps", type=int, default=6_000)
+    parser.add_argument("--samples", type=int, default=500, help="ELBO samples per mutant")
+    parser.add_argument("--labels", nargs="+", choices=["built", "released"])
     parser.add_argument("--stage", choices=["search", "train", "all"], default="all")
     parser.add_argument("--out", type=Path, default=ROOT / "experiments/results/align_blat.json")
     args = parser.parse_args()
-    results = json.loads(args.out.read_text()) if args.out.exists() else {}
+    args.labels = args.labels or ["built", "released"]
+    results = {}
     if args.stage in ("search", "all"):
         stage_search(args, results)
         _save(args.out, results)
     if args.stage in ("train", "all"):
         stage_train(args, results)
-        _save(args.out, results)
 
 
 if __name__ == "__main__":
