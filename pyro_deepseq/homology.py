@@ -161,11 +161,14 @@ def check_database(path: str | Path) -> Path:
 def _database(path: Path, block_size: int) -> Iterator[Iterator]:
     """Blocks of digital sequences read from ``path`` one at a time; errors name the file."""
     easel = _pyhmmer().easel
-    try:  # easel reads plain files itself; gzip streams through Python
-        handle = gzip.open(path, "rb") if path.suffix == ".gz" else None
-        source = str(path) if handle is None else handle
-    except OSError as error:
-        raise DataError(f"{path}: cannot read the database ({error.strerror})") from None
+    handle = gzip.open(path, "rb") if path.suffix == ".gz" else None
+    source = str(path) if handle is None else handle  # easel reads plain files itself
+    try:
+        if handle is not None:
+            handle.peek(1)
+    except (OSError, EOFError) as error:
+        handle.close()
+        raise DataError(f"{path}: not a readable gzip file ({error})") from None
     alphabet = easel.Alphabet.amino()
 
     def blocks():
@@ -175,7 +178,7 @@ def _database(path: Path, block_size: int) -> Iterator[Iterator]:
                     yield block
         except EOFError:
             return
-        except (ValueError, OSError) as error:  # easel's parse errors, a corrupt gzip stream
+        except (ValueError, OSError, SystemError) as error:  # easel's errors, a corrupt .gz
             raise DataError(f"{path}: not a readable FASTA database: {error}") from None
 
     try:

@@ -227,6 +227,7 @@ def test_threads_and_blocks_do_not_change_the_hits(small):
         ("empty_database", "the database holds no sequences"),
         ("text_database", "not a readable FASTA database"),
         ("missing_database", "database file not found"),
+        ("bad_gzip", "db.fasta.gz: not a readable gzip file"),
         ("region", r"--region 300-400 lies outside the query BLAT_ECOLX \(positions 24–286\)"),
         ("no_hits", "no sequence in .* reaches 0.5 bits per residue"),
     ],
@@ -241,6 +242,8 @@ def test_bad_input_is_one_line_and_writes_nothing(tmp_path, capsys, blat_databas
         database = write(tmp_path / "db.fasta", "")
     elif case == "text_database":
         database = write(tmp_path / "db.fasta", "this is not FASTA\n")
+    elif case == "bad_gzip":
+        database = write(tmp_path / "db.fasta.gz", ">plain text, not gzip\nACD\n")
     elif case == "missing_database":
         database = tmp_path / "nope.fasta"
     elif case == "region":
