@@ -241,11 +241,8 @@ def search(
             f"({searched / max(seconds, 1e-9):,.0f}/s, {threads} thread(s)), "
             f"{len(hits):,} hits, {included:,} included"
         )
-        result.iterations, result.searched, result.included_sequences = (
-            iteration,
-            searched,
-            included,
-        )
+        result.iterations, result.searched = iteration, searched
+        result.included_sequences = included
         if new == 0 and len(msa.sequences) <= previous:
             result.converged = True
             break
@@ -263,7 +260,7 @@ def _search_pass(hmm, database, options, threads, block_size, label, progress):
     """
     plan7 = _pyhmmer().plan7
     alphabet = hmm.alphabet
-    results, searched = [], 0
+    results, searched, found = [], 0, 0
     bar = tqdm(
         desc=label, unit=" seq", disable=None if progress else True, dynamic_ncols=True, leave=False
     )
@@ -273,13 +270,13 @@ def _search_pass(hmm, database, options, threads, block_size, label, progress):
         return len(block), pipeline.search_hmm(hmm, block)
 
     def collect(done):
-        nonlocal searched
+        nonlocal searched, found
         for future in done:
             size, hits = future.result()
             results.append(hits)
-            searched += size
+            searched, found = searched + size, found + len(hits)
             bar.update(size)
-        bar.set_postfix(hits=sum(len(h) for h in results), refresh=False)
+        bar.set_postfix(hits=found, refresh=False)
 
     with _database(database, block_size) as blocks, ThreadPoolExecutor(threads) as pool:
         pending = set()
