@@ -33,8 +33,8 @@ sys.path.insert(0, str(ROOT))
 
 import pandas as pd  # noqa: E402
 
-from pyro_deepseq.alignment import Alignment  # noqa: E402
-from pyro_deepseq.fasta import read_records  # noqa: E402
+from pyro_deepseq.data.alignment import Alignment  # noqa: E402
+from pyro_deepseq.data.fasta import read_records  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 BLAT = SHARED / "BLAT_ECOLX_hmmerbit_plmc_n5_m30_f50_t0.2_r24-286_id100_b105.a2m"

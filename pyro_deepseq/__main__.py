@@ -13,6 +13,7 @@ COMMANDS = {
     "fit": "train a model on an alignment",
     "predict": "score variants with trained runs",
     "embed": "latent coordinates of sequences",
+    "align": "build a model-ready alignment from a sequence and a database",
     "inspect": "summarise an alignment (and a DMS table) before training",
     "sweep": "many families × seeds on Ray",
 }

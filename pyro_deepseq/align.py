@@ -2,8 +2,9 @@
 
 Runs jackhmmer (pyhmmer) of the query, or ``--region`` of it, against a FASTA database (``.gz``
 allowed, streamed from disk) at one or several inclusion thresholds in bits per residue, applies
-EVcouplings' post-processing (see :mod:`pyro_deepseq.homology`) and reports each step's counts and
-a depth table: sequences, focus columns (and their share of the region), Neff and Neff / L.
+EVcouplings' post-processing (see :mod:`pyro_deepseq.data.homology`) and reports each step's
+counts and a depth table: sequences, focus columns (and their share of the region), Neff and
+Neff / L.
 
 Writes ``--out`` (the alignment EVE's criteria recommend) and, beside it, ``OUT.depth.csv`` (one
 row per threshold, the recommendation and its reason); with several thresholds also one alignment
@@ -22,11 +23,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .alignment import Alignment
-from .cli import run
-from .errors import DataError
-from .files import atomic_write
-from .homology import (
+from .data.alignment import Alignment
+from .data.homology import (
     MAX_COLUMN_GAPS,
     MIN_COVERAGE,
     STEPS,
@@ -40,6 +38,9 @@ from .homology import (
     recommend,
     search,
 )
+from .errors import DataError
+from .utils.cli import run
+from .utils.files import atomic_write
 
 #: The depth table's columns printed (the CSV has them all).
 SHOWN = [

@@ -20,10 +20,9 @@ import pandas as pd
 import pytest
 
 from pyro_deepseq.align import main
-from pyro_deepseq.alignment import Alignment
-from pyro_deepseq.errors import DataError
-from pyro_deepseq.fasta import read_records
-from pyro_deepseq.homology import (
+from pyro_deepseq.data.alignment import Alignment
+from pyro_deepseq.data.fasta import read_records
+from pyro_deepseq.data.homology import (
     Depth,
     DomainRow,
     postprocess,
@@ -31,7 +30,8 @@ from pyro_deepseq.homology import (
     recommend,
     search,
 )
-from pyro_deepseq.weights import sequence_weights
+from pyro_deepseq.data.weights import sequence_weights
+from pyro_deepseq.errors import DataError
 
 from .conftest import BLAT, DHFR, SHARED, needs_shared, write
 

@@ -23,6 +23,7 @@ LAYERS = {
     "predict": 5,
     "inspect": 5,
     "embed": 5,
+    "align": 5,
     "sweep": 6,  # runs the other commands
     "__main__": 5,
 }

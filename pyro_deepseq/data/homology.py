@@ -33,8 +33,8 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from ..errors import DataError
 from .alignment import ALPHABETS
-from .errors import DataError
 from .fasta import read_records
 
 AMINO_ACIDS = ALPHABETS["protein"]
