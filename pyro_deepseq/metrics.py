@@ -1,7 +1,8 @@
 """ProteinGym's five metrics of a predictor on a DMS assay, and its ways of averaging them.
 
 Each function follows ``proteingym/performance_DMS_benchmarks.py`` of ProteinGym (Notin et al.,
-NeurIPS 2023) line for line, so that our numbers sit in its tables:
+NeurIPS 2023), release 1.3, so that our numbers sit in its tables (the tests check NDCG and Recall
+against that file when the ``proteingym`` package is installed):
 
 ========  =====================================================================================
 Spearman  ``scipy.stats.spearmanr`` of the DMS score and the prediction.
@@ -10,9 +11,9 @@ MCC       ``matthews_corrcoef(DMS_score_bin, prediction >= median(prediction))``
 NDCG      gains are the DMS scores min-max scaled to [0, 1]; the DCG sums gain / log2(rank + 1)
           over the k = floor(n / 10) variants ranked highest by the prediction, the ideal DCG
           over the k highest gains; 0 when no variant of the top k has a gain.
-Recall    of the variants above the 90th percentile of the DMS score (strictly, percentiles
-          interpolated linearly), the fraction also above the prediction's 90th percentile; 0
-          when no DMS score lies above its percentile.
+Recall    of the variants at or above the 90th percentile of the DMS score (percentiles
+          interpolated linearly), the fraction also at or above the prediction's 90th
+          percentile (release 1.3; see :func:`top_recall`).
 ========  =====================================================================================
 
 Aggregation (:func:`summarize`): ProteinGym first averages the assays of one protein
@@ -95,11 +96,17 @@ def _dcg(gains: np.ndarray, ranks: np.ndarray, k: int) -> float:
 
 
 def top_recall(dms_score: np.ndarray, prediction: np.ndarray, top: float = TOP_PERCENT) -> float:
-    """Fraction of the DMS's top ``top`` % that the prediction's top ``top`` % recovers."""
+    """Fraction of the DMS's top ``top`` % that the prediction's top ``top`` % recovers.
+
+    "Top" is at or above the (linearly interpolated) percentile, as in ProteinGym's release 1.3
+    (the ``proteingym`` package on PyPI); its repository's later code counts strictly above it,
+    which differs only when a value sits exactly on the percentile (ties, or n − 1 a multiple of
+    10). So a constant prediction puts every variant in its top and recalls 1.
+    """
     dms_score = np.asarray(dms_score, dtype=float)
     prediction = np.asarray(prediction, dtype=float)
-    best = dms_score > np.percentile(dms_score, 100 - top)
-    chosen = prediction > np.percentile(prediction, 100 - top)
+    best = dms_score >= np.percentile(dms_score, 100 - top)
+    chosen = prediction >= np.percentile(prediction, 100 - top)
     return float((best & chosen).sum() / best.sum()) if best.sum() > 0 else 0.0
 
 

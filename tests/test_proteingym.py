@@ -1,6 +1,8 @@
 """ProteinGym's terms: its metrics by hand, its reference file end to end, its leaderboard."""
 
+import importlib.util
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -37,7 +39,7 @@ def test_a_constant_prediction():
     assert np.isnan(values["Spearman"])
     assert values["AUC"] == 0.5  # every pair tied
     assert values["MCC"] == 0.0  # all predicted fit (≥ the median)
-    assert values["Recall"] == 0.0  # nothing lies strictly above the 90th percentile
+    assert values["Recall"] == 1.0  # every variant is at its 90th percentile, so in the top
     # ties ranked as np.argsort orders them, as in ProteinGym: argsort(argsort(-0)) = identity,
     # so DMS rows 0 and 1 (gains 0 and 1/19) take ranks 1 and 2, like the reversed ranking
     assert values["NDCG"] == metrics.ndcg(DMS, -DMS)
@@ -53,8 +55,8 @@ def test_ties_in_the_dms_and_the_prediction():
     tp, fp, fn, tn = 5, 0, 1, 4
     expected = (tp * tn - fp * fn) / np.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
     assert metrics.mcc(bins, prediction) == pytest.approx(expected)
-    # top 10 %: 90th percentile of the DMS is 5.0, and nothing is strictly above it
-    assert metrics.top_recall(dms, prediction) == 0.0
+    # top 10 %: the DMS's 90th percentile is 5.0 (rows 8 and 9), the prediction's 4.1 (row 9)
+    assert metrics.top_recall(dms, prediction) == 0.5
 
 
 def test_recall_counts_the_top_tenth():
@@ -71,6 +73,34 @@ def test_ndcg_is_sklearns_on_min_max_gains_without_ties():
         gains = (dms - dms.min()) / (dms.max() - dms.min())
         expected = ndcg_score(gains[None], prediction[None], k=n // 10)
         assert metrics.ndcg(dms, prediction) == pytest.approx(expected)
+
+
+def _proteingym_reference():
+    """ProteinGym's own metric code, from the ``proteingym`` package when it is installed.
+
+    Loaded from its file: the package's ``__init__`` does not import (release 1.3).
+    """
+    spec = importlib.util.find_spec("proteingym")
+    if spec is None or not spec.submodule_search_locations:
+        pytest.skip("the proteingym package is not installed")
+    path = Path(spec.submodule_search_locations[0]) / "performance_DMS_benchmarks.py"
+    module_spec = importlib.util.spec_from_file_location("pg_performance", path)
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_ndcg_and_recall_are_proteingyms_own_with_ties():
+    reference = _proteingym_reference()
+    generator = np.random.default_rng(1)
+    for n in (9, 11, 50, 333):
+        dms = np.round(generator.normal(size=n), 1)  # rounded: ties in both
+        prediction = np.round(generator.normal(size=n), 1)
+        expected = reference.calc_ndcg(pd.Series(dms), pd.Series(prediction))
+        assert metrics.ndcg(dms, prediction) == pytest.approx(expected, abs=1e-12)
+        expected = reference.calc_toprecall(dms, prediction)
+        assert metrics.top_recall(dms, prediction) == pytest.approx(expected, abs=1e-12)
 
 
 def test_ndcg_of_fewer_than_ten_variants_is_zero_and_of_a_flat_assay_nan():
