@@ -139,6 +139,8 @@ def write_dms(source: Path, column: str, target: str, first: int, out: Path) -> 
     frame = pd.DataFrame(rows, columns=["mutant", "mutated_sequence", "DMS_score"])
     cutoff = float(frame["DMS_score"].median())
     frame["DMS_score_bin"] = (frame["DMS_score"] >= cutoff).astype(int)
+    if frame["DMS_score_bin"].all():  # POLG: over half the scores tie at its minimum, -1
+        frame["DMS_score_bin"] = (frame["DMS_score"] > cutoff).astype(int)
     frame.to_csv(out, index=False)
     return cutoff
 
@@ -185,7 +187,8 @@ def main(argv=None) -> int:
     ):
         if (out / name).exists():
             shutil.copy(out / name, results / name)
-    (results / "command.txt").write_text(" ".join(command[3:]) + "\n")
+    written = " ".join(["python", *command[4:]]).replace(f"{ROOT}/", "")
+    (results / "command.txt").write_text(f"OMP_NUM_THREADS=1 nice -n 10 {written}\n")
     return code
 
 

@@ -392,7 +392,7 @@ def _assay_row(row, status, error, result=None, summary=None, sharing=1) -> dict
         "n_unscoreable": (result or {}).get("n_unscoreable"),
         "fit_seconds": fit,
         "score_seconds": score,
-        "seconds": None if fit is None and score is None else (fit or 0) + (score or 0),
+        "seconds": None if fit is None and score is None else round((fit or 0) + (score or 0), 2),
     }
 
 
@@ -469,7 +469,7 @@ def metrics_figure(per_assay: pd.DataFrame) -> Figure:
     ax.set_xticks(x, names, rotation=40, ha="right", fontsize="small")
     ax.axhline(0, color="black", linewidth=0.5)
     ax.set(ylabel="metric", title=f"pyro_deepseq on {len(names)} ProteinGym assays")
-    ax.legend(fontsize="small", ncols=5, loc="upper center", bbox_to_anchor=(0.5, -0.35))
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return figure
 
 
