@@ -2,6 +2,7 @@
 
 import importlib.util
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -366,3 +367,67 @@ def test_the_comparison_names_a_baseline_it_cannot_find(tmp_path):
         proteingym.compare(ours, published, baselines=["Tranception"])
     assert proteingym.metric_of("DMS_substitutions_Top_recall_DMS_level.csv") == "Recall"
     assert proteingym.metric_of("DMS_substitutions_NDCG_DMS_level.csv") == "NDCG"
+
+
+class _EagerRay:
+    """Stands in for Ray: runs each task when it is submitted, and counts the submissions."""
+
+    class exceptions:  # noqa: N801 - the attribute ray.exceptions
+        RayError = RuntimeError
+
+    def __init__(self):
+        self.submitted = []
+
+    def init(self, **options):
+        pass
+
+    def shutdown(self):
+        pass
+
+    def cluster_resources(self):
+        return {"CPU": 2.0}
+
+    def remote(self, function):
+        return _EagerTask(self, function)
+
+    def wait(self, pending, num_returns):
+        return pending[:num_returns], pending[num_returns:]
+
+    def get(self, reference):
+        return reference.value
+
+
+class _EagerTask:
+    def __init__(self, ray, function):
+        self.ray, self.function = ray, function
+
+    def options(self, **resources):
+        return self
+
+    def remote(self, *args):
+        self.ray.submitted.append(self.function.__name__)
+        values = [a.value if isinstance(a, _Done) else a for a in args]
+        return _Done(self.function(*values))
+
+
+class _Done:
+    def __init__(self, value):
+        self.value = value
+
+
+@needs_shared
+def test_on_ray_the_assays_of_one_msa_share_its_fits(layout, tmp_path, monkeypatch):
+    reference, msas, dms = layout
+    fake = _EagerRay()
+    monkeypatch.setitem(sys.modules, "ray", fake)
+    argv = [
+        *("--proteingym", str(reference), "--msa-dir", str(msas), "--dms-dir", str(dms)),
+        *("--out", str(tmp_path), "--only", "RL40A_YEAST_Mavor_2016", "RL40A_YEAST_Roscoe_2014"),
+        *("--seeds", "0", "1", "--fit-args=--model independent --no-plots"),
+        "--predict-args=--no-plots",
+    ]
+    assert sweep.main(argv) == 0
+    assert fake.submitted.count("fit_job") == 2  # one MSA × 2 seeds, for both assays
+    assert fake.submitted.count("score_job") == 4 and fake.submitted.count("ensemble_job") == 2
+    assert sorted(p.parent.name for p in tmp_path.glob("*/seed*/model.pt")) == ["seed0", "seed1"]
+    assert len(pd.read_csv(tmp_path / "proteingym_metrics.csv")) == 2
