@@ -262,9 +262,13 @@ class Plan:
         for dms_id, (status, error) in self.problems.items():
             print(f"{dms_id}: {status}: {error}", flush=True)
 
-    def finish(self, summary: pd.DataFrame) -> list[Path]:
-        """Score files, metrics, summary, figure and times from the sweep's results."""
-        return evaluate(self.reference, self.dms_dir, self.out, summary, self.problems)
+    def finish(self, summary: pd.DataFrame, published: Sequence[Path] = ()) -> list[Path]:
+        """Score files, metrics, summary, figure, times, and the comparison with ``published``."""
+        written = evaluate(self.reference, self.dms_dir, self.out, summary, self.problems)
+        metrics_csv = self.out / "proteingym_metrics.csv"
+        if published and len(pd.read_csv(metrics_csv)):
+            written += write_comparison(metrics_csv, published, self.out)
+        return written
 
 
 def _prepare_assay(row, msa: Path, dms_path: Path, out: Path) -> Path:

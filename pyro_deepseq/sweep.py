@@ -19,6 +19,10 @@ Relative paths are read from RUNS.csv's folder. Each (family, seed) is fitted in
 ``predict`` write them; each family's ensemble follows (``DIR/<name>/ensemble_predictions.csv``).
 ``DIR/summary.csv`` and ``summary.png`` give every seed's and every ensemble's ρ.
 
+``--proteingym REFERENCE.csv --msa-dir DIR --dms-dir DIR`` runs ProteinGym's benchmark instead of
+RUNS.csv: one family per assay, one fit per MSA shared by its assays, and ProteinGym's score files,
+metrics and leaderboard comparison at the end (:mod:`pyro_deepseq.proteingym`).
+
 Jobs are Ray tasks with resource requests (``--cpus-per-job``, ``--gpus-per-job``; fractional GPUs
 let small models share one): on a local Ray instance sized to the machine, or on a cluster with
 ``--address``. ``--sequential`` runs them one after another in this process, without Ray. A job
@@ -48,7 +52,7 @@ import pandas as pd
 import torch
 from scipy.stats import spearmanr
 
-from . import fit, plots, predict, proteingym
+from . import fit, plots, predict
 from .checkpoint import load_checkpoint
 from .cli import run
 from .config import TrainConfig, from_dict
@@ -513,8 +517,10 @@ def _proteingym_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _benchmark(args) -> proteingym.Plan | None:
+def _benchmark(args):
     """The ProteinGym plan when --proteingym is given (its families replace RUNS.csv's)."""
+    from . import proteingym  # its metrics need scikit-learn, which plain sweeps do not
+
     if (args.runs is None) == (args.proteingym is None):
         raise DataError("give a run description RUNS.csv or --proteingym REFERENCE.csv")
     if args.proteingym is None:
@@ -567,10 +573,7 @@ def _sweep(argv: Sequence[str] | None) -> int:
         if row.rho is not None and not pd.isna(row.rho):
             print(f"{row.family}: ensemble ρ = {row.rho:.4f} over {row.n_scored:,} variants")
     if benchmark:
-        written = benchmark.finish(summary)
-        if args.leaderboard:
-            metrics_csv = args.out / "proteingym_metrics.csv"
-            written += proteingym.write_comparison(metrics_csv, args.leaderboard, args.out)
+        written = benchmark.finish(summary, args.leaderboard or ())
         print(f"wrote {', '.join(map(str, written))}")
         return 1 if len(failed) or benchmark.problems else 0
     return 1 if len(failed) else 0

@@ -415,6 +415,13 @@ class _Done:
         self.value = value
 
 
+RL40A_IDS = ["RL40A_YEAST_Mavor_2016", "RL40A_YEAST_Roscoe_2014"]
+RL40A = f"""DMS ID,Site-Independent,DeepSequence (ensemble),EVE (ensemble),GEMME,UniProt ID
+{RL40A_IDS[0]},0.6,0.7,0.7,0.65,RL40A_YEAST
+{RL40A_IDS[1]},0.6,0.7,0.7,0.65,RL40A_YEAST
+"""
+
+
 @needs_shared
 def test_on_ray_the_assays_of_one_msa_share_its_fits(layout, tmp_path, monkeypatch):
     reference, msas, dms = layout
@@ -425,9 +432,14 @@ def test_on_ray_the_assays_of_one_msa_share_its_fits(layout, tmp_path, monkeypat
         *("--out", str(tmp_path), "--only", "RL40A_YEAST_Mavor_2016", "RL40A_YEAST_Roscoe_2014"),
         *("--seeds", "0", "1", "--fit-args=--model independent --no-plots"),
         "--predict-args=--no-plots",
+        *("--leaderboard", str(write(tmp_path / "DMS_substitutions_AUC_DMS_level.csv", RL40A))),
     ]
     assert sweep.main(argv) == 0
     assert fake.submitted.count("fit_job") == 2  # one MSA × 2 seeds, for both assays
     assert fake.submitted.count("score_job") == 4 and fake.submitted.count("ensemble_job") == 2
     assert sorted(p.parent.name for p in tmp_path.glob("*/seed*/model.pt")) == ["seed0", "seed1"]
     assert len(pd.read_csv(tmp_path / "proteingym_metrics.csv")) == 2
+    compared = pd.read_csv(tmp_path / "proteingym_leaderboard_AUC.csv")  # AUC, from the name
+    assert list(compared["DMS_id"]) == [*RL40A_IDS, "mean over proteins"]
+    ours = pd.read_csv(tmp_path / "proteingym_metrics.csv").set_index("DMS_id")["AUC"]
+    assert compared["pyro_deepseq"].iloc[0] == pytest.approx(ours[RL40A_IDS[0]])
