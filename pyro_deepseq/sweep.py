@@ -19,6 +19,10 @@ Relative paths are read from RUNS.csv's folder. Each (family, seed) is fitted in
 ``predict`` write them; each family's ensemble follows (``DIR/<name>/ensemble_predictions.csv``).
 ``DIR/summary.csv`` and ``summary.png`` give every seed's and every ensemble's ρ.
 
+``--proteingym REFERENCE.csv --msa-dir DIR --dms-dir DIR`` runs ProteinGym's benchmark instead of
+RUNS.csv: one family per assay, one fit per MSA shared by its assays, and ProteinGym's score files,
+metrics and leaderboard comparison at the end (:mod:`pyro_deepseq.proteingym`).
+
 Jobs are Ray tasks with resource requests (``--cpus-per-job``, ``--gpus-per-job``; fractional GPUs
 let small models share one): on a local Ray instance sized to the machine, or on a cluster with
 ``--address``. ``--sequential`` runs them one after another in this process, without Ray. A job
@@ -100,6 +104,14 @@ class Family:
     preset: str | None = None
     fit_args: tuple[str, ...] = field(default=())
     predict_args: tuple[str, ...] = field(default=())
+    #: Folder of the fitted models when several families share them (ProteinGym's assays of one
+    #: MSA): ``DIR/<fit_name>/seed<k>``; None fits into the family's own folder.
+    fit_name: str | None = None
+
+    @property
+    def fit_folder(self) -> str:
+        """The folder under DIR that holds this family's fitted seeds."""
+        return self.fit_name or self.name
 
 
 def read_runs(path: str | Path) -> list[Family]:
@@ -163,7 +175,7 @@ def _family(row: dict, path: Path, line: int) -> Family:
 
 def fit_job(family: Family, seed: int, out: str, threads: int | None) -> dict:
     """Fit one seed into ``out/<family>/seed<k>``, resuming a fit that was cut off."""
-    folder = Path(out) / family.name / f"seed{seed}"
+    folder = Path(out) / family.fit_folder / f"seed{seed}"
     argv = ["--alignment", family.alignment, "--seed", str(seed), "--out", str(folder), "--quiet"]
     argv += [f"--{k}={v}" for k, v in (("model", family.model), ("preset", family.preset)) if v]
     argv += family.fit_args
@@ -182,7 +194,9 @@ def score_job(family: Family, seed: int, out: str, threads: int | None, fitted: 
     """Score one fitted seed: ``predictions.csv`` beside its checkpoint."""
     folder = Path(out) / family.name / f"seed{seed}"
     table = folder / "predictions.csv"
-    argv = ["--checkpoint", str(folder), "--mutations", str(family.mutations), "--out", str(table)]
+    checkpoint = Path(out) / family.fit_folder / f"seed{seed}"
+    argv = ["--checkpoint", str(checkpoint), "--mutations", str(family.mutations)]
+    argv += ["--out", str(table)]
     argv += ["--mutant-column", family.mutant_column, "--force"]
     argv += ["--score-column", family.score_column] if family.score_column else []
     argv += family.predict_args
@@ -333,12 +347,15 @@ def _duration(seconds: float) -> str:
 def run_sequential(families: list[Family], out: str) -> dict:
     """Every job in this process, one after another, with all its threads."""
     tally = Tally(_count_jobs(families), slots=1)
-    results = {}
+    results, shared = {}, {}
     for family in families:
         fits = []
         for seed in family.seeds:
-            fits.append(fit_job(family, seed, out, threads=None))
-            tally.finished(f"fit {family.name} seed {seed}", fits[-1])
+            key = (family.fit_folder, seed)
+            if key not in shared:  # families that share a fit_name share its fits
+                shared[key] = fit_job(family, seed, out, threads=None)
+                tally.finished(f"fit {family.fit_folder} seed {seed}", shared[key])
+            fits.append(shared[key])
         if family.mutations is None:
             results[family.name] = (fits, None, None)
             continue
@@ -370,11 +387,14 @@ def run_on_ray(families, out: str, address: str | None, cpus: float, gpus: float
         fit_task = ray.remote(fit_job).options(num_cpus=cpus, num_gpus=gpus, max_retries=0)
         score_task = ray.remote(score_job).options(num_cpus=cpus, num_gpus=gpus, max_retries=0)
         ensemble_task = ray.remote(ensemble_job).options(num_cpus=0.1, max_retries=0)
-        labels, jobs = {}, {}
+        labels, jobs, fitted = {}, {}, {}
         for family in families:
-            fits = [fit_task.remote(family, s, out, threads) for s in family.seeds]
-            for reference, seed in zip(fits, family.seeds, strict=True):
-                labels[reference] = f"fit {family.name} seed {seed}"
+            for seed in family.seeds:
+                key = (family.fit_folder, seed)
+                if key not in fitted:  # families that share a fit_name share its fits
+                    fitted[key] = fit_task.remote(family, seed, out, threads)
+                    labels[fitted[key]] = f"fit {family.fit_folder} seed {seed}"
+            fits = [fitted[(family.fit_folder, s)] for s in family.seeds]
             scores = combined = None
             if family.mutations is not None:
                 scores = [
@@ -411,7 +431,8 @@ def run_on_ray(families, out: str, address: str | None, cpus: float, gpus: float
 
 
 def _count_jobs(families: list[Family]) -> int:
-    return sum(len(f.seeds) * (2 if f.mutations else 1) + bool(f.mutations) for f in families)
+    fits = {(f.fit_folder, seed) for f in families for seed in f.seeds}
+    return len(fits) + sum(len(f.seeds) + 1 for f in families if f.mutations)
 
 
 def summarize(families: list[Family], results: dict) -> pd.DataFrame:
@@ -457,7 +478,7 @@ def summarize(families: list[Family], results: dict) -> pd.DataFrame:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m pyro_deepseq.sweep", description=__doc__)
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.add_argument("runs", type=Path, help="the run description (CSV)")
+    parser.add_argument("runs", type=Path, nargs="?", help="the run description (CSV)")
     parser.add_argument("--out", type=Path, required=True, help="folder of all the runs")
     parser.add_argument(
         "--address", help="a Ray cluster's address (auto, or HOST:PORT); default: a local one"
@@ -469,7 +490,54 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--sequential", action="store_true", help="run the jobs one by one here, without Ray"
     )
+    _proteingym_options(parser)
     return parser
+
+
+def _proteingym_options(parser: argparse.ArgumentParser) -> None:
+    """The benchmark's options: its reference file instead of a run description."""
+    group = parser.add_argument_group(
+        "ProteinGym", "run ProteinGym's benchmark (see pyro_deepseq.proteingym) instead of RUNS"
+    )
+    group.add_argument("--proteingym", type=Path, metavar="REFERENCE", help="DMS_substitutions.csv")
+    group.add_argument("--msa-dir", type=Path, help="folder of the reference's MSA_filename")
+    group.add_argument("--dms-dir", type=Path, help="folder of the reference's DMS_filename")
+    group.add_argument("--only", nargs="+", metavar="DMS_ID", help="these assays only")
+    group.add_argument("--seeds", nargs="+", type=int, default=[0], help="seeds per MSA (0)")
+    group.add_argument(
+        "--fit-args", default="--preset fast", help="fit flags for every MSA ('--preset fast')"
+    )
+    group.add_argument("--predict-args", default="", help="predict flags for every assay")
+    group.add_argument(
+        "--leaderboard",
+        nargs="+",
+        type=Path,
+        metavar="PUBLISHED",
+        help="ProteinGym's DMS_substitutions_<Metric>_DMS_level.csv: our rank and gaps",
+    )
+
+
+def _benchmark(args):
+    """The ProteinGym plan when --proteingym is given (its families replace RUNS.csv's)."""
+    from . import proteingym  # its metrics need scikit-learn, which plain sweeps do not
+
+    if (args.runs is None) == (args.proteingym is None):
+        raise DataError("give a run description RUNS.csv or --proteingym REFERENCE.csv")
+    if args.proteingym is None:
+        return None
+    if args.msa_dir is None or args.dms_dir is None:
+        raise DataError("--proteingym needs --msa-dir and --dms-dir")
+    if len(set(args.seeds)) != len(args.seeds):
+        raise DataError(f"--seeds must be distinct, got {args.seeds}")
+    reference = proteingym.read_reference(args.proteingym, args.only)
+    fit_args, predict_args = shlex.split(args.fit_args), shlex.split(args.predict_args)
+    plan = proteingym.Plan.prepare(
+        reference, args.msa_dir, args.dms_dir, args.out, fit_args, predict_args, args.seeds
+    )
+    plan.report()
+    if not plan.families:
+        raise DataError(f"{args.proteingym}: no assay could be prepared (see above)")
+    return plan
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -482,7 +550,8 @@ def _sweep(argv: Sequence[str] | None) -> int:
         raise DataError("--cpus-per-job must be positive and --gpus-per-job not negative")
     if args.sequential and (args.address or args.gpus_per_job):
         raise DataError("--address and --gpus-per-job need Ray; drop --sequential")
-    families = read_runs(args.runs)
+    benchmark = _benchmark(args)
+    families = benchmark.families if benchmark else read_runs(args.runs)
     out = str(args.out.resolve())
     started = time.perf_counter()
     if args.sequential:
@@ -503,6 +572,10 @@ def _sweep(argv: Sequence[str] | None) -> int:
     for row in summary[summary["seed"] == "ensemble"].itertuples():
         if row.rho is not None and not pd.isna(row.rho):
             print(f"{row.family}: ensemble ρ = {row.rho:.4f} over {row.n_scored:,} variants")
+    if benchmark:
+        written = benchmark.finish(summary, args.leaderboard or ())
+        print(f"wrote {', '.join(map(str, written))}")
+        return 1 if len(failed) or benchmark.problems else 0
     return 1 if len(failed) else 0
 
 
