@@ -20,7 +20,7 @@ MSA is scored into ``OUT/<DMS_id>/``. Then:
   Δ ELBO (empty where unscoreable), as ProteinGym's own scripts read score files;
 - ``OUT/unscoreable/<DMS_id>.csv``: the rows without a score, each with its reason;
 - ``OUT/proteingym_metrics.csv``: Spearman, AUC, MCC, NDCG and Recall per assay, on its scored rows
-  (:mod:`pyro_deepseq.metrics`); ``OUT/proteingym_summary.csv`` their averages; a figure;
+  (:mod:`pyro_deepseq.scoring.metrics`); ``OUT/proteingym_summary.csv`` their averages; a figure;
 - ``OUT/proteingym_assays.csv``: each assay's status (done, failed, missing files), row counts
   and wall times, and ``OUT/proteingym_time.json``: what 217 assays would take.
 """
@@ -39,11 +39,11 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from . import metrics as pg_metrics
-from .cli import run
+from .data.mutations import POSITION_NOT_FOCUS, WILD_TYPE_MISMATCH, parse_mutant
 from .errors import DataError
-from .files import atomic_write
-from .mutations import POSITION_NOT_FOCUS, WILD_TYPE_MISMATCH, parse_mutant
+from .scoring import metrics as pg_metrics
+from .utils.cli import run
+from .utils.files import atomic_write
 
 REQUIRED = (
     "DMS_id",

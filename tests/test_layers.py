@@ -24,6 +24,7 @@ LAYERS = {
     "inspect": 5,
     "embed": 5,
     "align": 5,
+    "proteingym": 5,
     "sweep": 6,  # runs the other commands
     "__main__": 5,
 }

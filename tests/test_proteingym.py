@@ -11,8 +11,9 @@ import pytest
 from scipy.stats import spearmanr
 from sklearn.metrics import ndcg_score
 
-from pyro_deepseq import metrics, proteingym, sweep
+from pyro_deepseq import proteingym, sweep
 from pyro_deepseq.errors import DataError
+from pyro_deepseq.scoring import metrics
 
 from .conftest import SHARED, needs_shared, write
 
