@@ -22,9 +22,13 @@ Relative paths are read from RUNS.csv's folder. Each (family, seed) is fitted in
 Jobs are Ray tasks with resource requests (``--cpus-per-job``, ``--gpus-per-job``; fractional GPUs
 let small models share one): on a local Ray instance sized to the machine, or on a cluster with
 ``--address``. ``--sequential`` runs them one after another in this process, without Ray. A job
-records its outcome in ``fit.json`` or ``score.json`` beside its outputs, so running the same
-command again skips completed jobs, resumes interrupted fits and retries failed jobs; a failing job
-never stops the others, and its error is in the summary.
+whose worker, process or node dies is tried again, ``--retries`` more times (default 2), a fit
+resuming from its last checkpoint; a job's own error (a bad file or option, a diverged fit) is not
+tried again (:mod:`pyro_deepseq.retries`). A job records its outcome in ``fit.json`` or
+``score.json`` beside its outputs, so running the same command again skips completed jobs, resumes
+interrupted fits and retries failed jobs; Ctrl-C stops the jobs, fits saving a checkpoint. A
+failing job never stops the others; its error is in the summary, and the jobs that needed it are
+skipped, saying which job failed.
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ from . import fit, plots, predict
 from .errors import DataError
 from .inference.checkpoint import load_checkpoint
 from .inference.config import TrainConfig, from_dict
+from .retries import Failure, diagnose, given_up, memory_request, plain
 from .scoring.estimators import Scores, ensemble
 from .utils.cli import run
 from .utils.devices import resolve_device
@@ -80,6 +85,8 @@ SUMMARY_COLUMNS = (
     "steps",
     "fit_seconds",
     "score_seconds",
+    "fit_tries",
+    "score_tries",
     "device",
     "host",
     "error",
@@ -161,8 +168,11 @@ def _family(row: dict, path: Path, line: int) -> Family:
 # --- the jobs: plain functions of plain values, run in-process or as Ray tasks -----------------
 
 
-def fit_job(family: Family, seed: int, out: str, threads: int | None) -> dict:
-    """Fit one seed into ``out/<family>/seed<k>``, resuming a fit that was cut off."""
+def fit_job(family: Family, seed: int, out: str, threads: int | None, tries: int = 1) -> dict:
+    """Fit one seed into ``out/<family>/seed<k>``, resuming a fit that was cut off.
+
+    ``tries`` counts this try (a try after the worker died resumes from the last checkpoint).
+    """
     folder = Path(out) / family.name / f"seed{seed}"
     argv = ["--alignment", family.alignment, "--seed", str(seed), "--out", str(folder), "--quiet"]
     argv += [f"--{k}={v}" for k, v in (("model", family.model), ("preset", family.preset)) if v]
@@ -175,10 +185,12 @@ def fit_job(family: Family, seed: int, out: str, threads: int | None) -> dict:
         device = resolve_device(from_dict(TrainConfig, state["train_config"]).device)
         return {"steps": state.get("progress", {}).get("step"), "device": device.type}
 
-    return _job(folder / "fit.json", argv, threads, work)
+    return _job(folder / "fit.json", argv, threads, work, tries)
 
 
-def score_job(family: Family, seed: int, out: str, threads: int | None, fitted: dict) -> dict:
+def score_job(
+    family: Family, seed: int, out: str, threads: int | None, fitted: dict, tries: int = 1
+) -> dict:
     """Score one fitted seed: ``predictions.csv`` beside its checkpoint."""
     folder = Path(out) / family.name / f"seed{seed}"
     table = folder / "predictions.csv"
@@ -187,13 +199,13 @@ def score_job(family: Family, seed: int, out: str, threads: int | None, fitted: 
     argv += ["--score-column", family.score_column] if family.score_column else []
     argv += family.predict_args
     if fitted["status"] != "done":
-        return {"status": "failed", "error": "not scored: its fit failed"}
+        return {"status": "skipped", "error": f"fit seed {seed} failed", "tries": 0}
 
     def work() -> dict:
         _command(predict._predict, argv, folder / "predict.log")
         return _accuracy(pd.read_csv(table))
 
-    return _job(folder / "score.json", argv, threads, work)
+    return _job(folder / "score.json", argv, threads, work, tries)
 
 
 def ensemble_job(family: Family, out: str, *scored: dict) -> dict:
@@ -204,7 +216,7 @@ def ensemble_job(family: Family, out: str, *scored: dict) -> dict:
         if result["status"] == "done"
     ]
     if not seeds:
-        return {"status": "failed", "error": "no seed was scored"}
+        return {"status": "skipped", "error": "no seed was scored", "tries": 0}
     started = time.perf_counter()
     folder = Path(out) / family.name
     tables = [pd.read_csv(folder / f"seed{seed}" / "predictions.csv") for seed in seeds]
@@ -221,6 +233,7 @@ def ensemble_job(family: Family, out: str, *scored: dict) -> dict:
         table.to_csv(temporary, index=False)
     return {
         "status": "done",
+        "tries": 1,
         "seeds": seeds,
         "score_seconds": round(time.perf_counter() - started, 2),
         **_accuracy(table),
@@ -240,8 +253,13 @@ def _accuracy(table: pd.DataFrame) -> dict:
     return {"rho": None if rho is None or math.isnan(rho) else float(rho), "n_scored": len(table)}
 
 
-def _job(record: Path, argv: list[str], threads: int | None, work: Callable[[], dict]) -> dict:
-    """Run ``work`` once: a completed record with the same arguments is returned as it is."""
+def _job(
+    record: Path, argv: list[str], threads: int | None, work: Callable[[], dict], tries: int = 1
+) -> dict:
+    """Run ``work`` once: a completed record with the same arguments is returned as it is.
+
+    Ctrl-C (Ray's cancel) leaves no record: the job is run again, a fit resumed, next time.
+    """
     done = _read_record(record)
     if done.get("status") == "done" and done.get("argv") == argv:
         return {**done, "skipped": True}
@@ -249,6 +267,7 @@ def _job(record: Path, argv: list[str], threads: int | None, work: Callable[[], 
         return {
             "status": "failed",
             "error": f"{record.parent} was run with other settings; remove it or use another --out",
+            "tries": 0,
         }
     if threads:
         torch.set_num_threads(threads)
@@ -259,7 +278,8 @@ def _job(record: Path, argv: list[str], threads: int | None, work: Callable[[], 
         raise
     except BaseException as error:  # noqa: BLE001 - one job's failure must not stop the sweep
         result = {"status": "failed", "error": _message(error)}
-    result.update(argv=argv, seconds=round(time.perf_counter() - started, 2), host=platform.node())
+    seconds = round(time.perf_counter() - started, 2)
+    result.update(argv=argv, seconds=seconds, host=platform.node(), tries=tries)
     with atomic_write(record) as temporary:
         temporary.write_text(json.dumps(result, indent=2) + "\n")
     return {**result, "skipped": False}
@@ -273,7 +293,8 @@ def _read_record(path: Path) -> dict:
 
 
 def _message(error: BaseException) -> str:
-    return str(error) if isinstance(error, DataError) else f"{type(error).__name__}: {error}"
+    text = str(error) if isinstance(error, DataError) else f"{type(error).__name__}: {error}"
+    return plain(text)
 
 
 def _command(command, argv: list[str], log: Path) -> None:
@@ -295,6 +316,41 @@ def _command(command, argv: list[str], log: Path) -> None:
 # --- running the jobs ----------------------------------------------------------------------
 
 
+@dataclass(eq=False)
+class Job:
+    """One fit, scoring or ensemble, and the number of times it was started."""
+
+    kind: str  # fit, score or ensemble
+    family: Family
+    seed: int | None = None
+    tries: int = 0
+
+    @property
+    def label(self) -> str:
+        seed = "" if self.seed is None else f" seed {self.seed}"
+        return f"{self.kind} {self.family.name}{seed}"
+
+    def needs(self) -> list[str]:
+        """Labels of the jobs whose results this one takes."""
+        name = self.family.name
+        if self.kind == "score":
+            return [f"fit {name} seed {self.seed}"]
+        if self.kind == "ensemble":
+            return [f"score {name} seed {seed}" for seed in self.family.seeds]
+        return []
+
+
+def plan(families: list[Family]) -> list[Job]:
+    """Every job, family by family: fits, then their scoring and the ensemble (with a table)."""
+    jobs = []
+    for family in families:
+        jobs += [Job("fit", family, seed) for seed in family.seeds]
+        if family.mutations is not None:
+            jobs += [Job("score", family, seed) for seed in family.seeds]
+            jobs.append(Job("ensemble", family))
+    return jobs
+
+
 @dataclass
 class Tally:
     """Counts for the progress line, and the time estimate."""
@@ -303,25 +359,33 @@ class Tally:
     slots: float
     done: int = 0
     failed: int = 0
+    skipped: int = 0
     seconds: list = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)
 
     def finished(self, label: str, result: dict) -> None:
-        if result["status"] == "done":
+        status = result["status"]
+        if status == "done":
             self.done += 1
+        elif status == "skipped":
+            self.skipped += 1
         else:
             self.failed += 1
         if not result.get("skipped") and "seconds" in result:
             self.seconds.append(result["seconds"])
-        outcome = "skipped (done before)" if result.get("skipped") else result["status"]
-        if result["status"] == "failed":
+        outcome = "skipped (done before)" if result.get("skipped") else status
+        if status != "done":
             outcome += f": {result['error']}"
-        remaining = self.total - self.done - self.failed
+        self.say(f"{label}: {outcome}")
+
+    def say(self, text: str) -> None:
+        remaining = self.total - self.done - self.failed - self.skipped
         running = min(remaining, max(1, int(self.slots)))
         left = np.mean(self.seconds) * remaining / max(1.0, self.slots) if self.seconds else 0
+        skipped = f"{self.skipped} skipped, " if self.skipped else ""
         print(
             f"[{self.done} done, {running if remaining else 0} running, {self.failed} failed, "
-            f"{self.total} jobs; ~{_duration(left)} left] {label}: {outcome}",
+            f"{skipped}{self.total} jobs; ~{_duration(left)} left] {plain(text)}",
             flush=True,
         )
 
@@ -330,30 +394,103 @@ def _duration(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
 
 
+class Sweep:
+    """The jobs, their results, and which jobs can start: those whose needs are met.
+
+    A job whose fit failed, or an ensemble none of whose seeds was scored, is not run: its
+    result says it was skipped and which job failed, the failing job's row has the cause.
+    """
+
+    def __init__(self, families: list[Family], out: str, slots: float):
+        self.out, self.jobs, self.results = out, plan(families), {}
+        self.waiting = list(self.jobs)
+        self.tally = Tally(len(self.jobs), slots)
+
+    def ready(self) -> list[Job]:
+        """Jobs that can start now, in plan order (taken off the waiting list)."""
+        ready, skipped = [], True
+        while skipped:  # a skipped job can leave the ensemble that needs it nothing to wait on
+            waiting, skipped = [], False
+            for job in self.waiting:
+                needs = [self.results.get(label) for label in job.needs()]
+                if any(result is None for result in needs):
+                    waiting.append(job)
+                elif job.kind != "fit" and not any(r["status"] == "done" for r in needs):
+                    self.finish(job, {"status": "skipped", "error": self._cause(job), "tries": 0})
+                    skipped = True
+                else:
+                    ready.append(job)
+            self.waiting = waiting
+        return ready
+
+    def _cause(self, job: Job) -> str:
+        """Which of the jobs it needs failed: ``fit seed 0 failed``."""
+        failed = {"fit": [], "score": []}
+        for seed in job.family.seeds if job.kind == "ensemble" else [job.seed]:
+            fitted = self.results[f"fit {job.family.name} seed {seed}"]
+            failed["fit" if fitted["status"] != "done" else "score"].append(str(seed))
+        return ", ".join(
+            f"{kind} seed{'s' if len(seeds) > 1 else ''} {', '.join(seeds)} failed"
+            for kind, seeds in failed.items()
+            if seeds
+        )
+
+    def call(self, job: Job, threads: int | None) -> tuple[Callable, tuple]:
+        """The job's function and arguments (``tries`` counts this try)."""
+        name, out = job.family.name, self.out
+        if job.kind == "fit":
+            return fit_job, (job.family, job.seed, out, threads, job.tries)
+        if job.kind == "score":
+            fitted = self.results[f"fit {name} seed {job.seed}"]
+            return score_job, (job.family, job.seed, out, threads, fitted, job.tries)
+        return ensemble_job, (job.family, out, *(self.results[label] for label in job.needs()))
+
+    def finish(self, job: Job, result: dict) -> None:
+        self.results[job.label] = result
+        self.tally.finished(job.label, result)
+
+    def by_family(self) -> dict:
+        """``{name: (fits, scores, ensemble)}``, as :func:`summarize` takes them."""
+        grouped = {}
+        for job in self.jobs:
+            fits, scores, _ = grouped.setdefault(job.family.name, ([], [], None))
+            result = self.results[job.label]
+            if job.kind == "ensemble":
+                grouped[job.family.name] = (fits, scores, result)
+            else:
+                (fits if job.kind == "fit" else scores).append(result)
+        return {name: (f, s or None, e) for name, (f, s, e) in grouped.items()}
+
+
 def run_sequential(families: list[Family], out: str) -> dict:
     """Every job in this process, one after another, with all its threads."""
-    tally = Tally(_count_jobs(families), slots=1)
-    results = {}
-    for family in families:
-        fits = []
-        for seed in family.seeds:
-            fits.append(fit_job(family, seed, out, threads=None))
-            tally.finished(f"fit {family.name} seed {seed}", fits[-1])
-        if family.mutations is None:
-            results[family.name] = (fits, None, None)
-            continue
-        scores = []
-        for seed, fitted in zip(family.seeds, fits, strict=True):
-            scores.append(score_job(family, seed, out, None, fitted))
-            tally.finished(f"score {family.name} seed {seed}", scores[-1])
-        combined = ensemble_job(family, out, *scores)
-        tally.finished(f"ensemble {family.name}", combined)
-        results[family.name] = (fits, scores, combined)
-    return results
+    sweep = Sweep(families, out, slots=1)
+    while ready := sweep.ready():
+        job = ready[0]  # family by family: the others wait for their turn
+        sweep.waiting = sorted(sweep.waiting + ready[1:], key=sweep.jobs.index)
+        job.tries += 1
+        function, arguments = sweep.call(job, threads=None)
+        sweep.finish(job, function(*arguments))
+    return sweep.by_family()
 
 
-def run_on_ray(families, out: str, address: str | None, cpus: float, gpus: float) -> dict:
-    """Every job as a Ray task; scoring waits on its fit, the ensemble on the scoring."""
+def run_on_ray(
+    families, out: str, address: str | None, cpus: float, gpus: float, retries: int = 2
+) -> dict:
+    """Every job as a Ray task; scoring starts when its fit is done, the ensemble after them.
+
+    A job whose worker died is tried again, up to ``retries`` times (see
+    :mod:`~pyro_deepseq.retries`). Ctrl-C cancels the running jobs (fits save a checkpoint) and
+    raises ``KeyboardInterrupt``.
+    """
+    ray = _start_ray(address)
+    try:
+        return RayRunner(ray, Sweep(families, out, 1), cpus, gpus, retries).run()
+    finally:
+        ray.shutdown()
+
+
+def _start_ray(address: str | None):
     try:
         import ray
     except ImportError:
@@ -361,57 +498,109 @@ def run_on_ray(families, out: str, address: str | None, cpus: float, gpus: float
             "the sweep runs on Ray, which is not installed: pip install -e '.[cluster]' "
             "(or pass --sequential to run the jobs one after another without it)"
         ) from None
+    os.environ.setdefault("RAY_COLOR_PREFIX", "0")  # no colour codes in what Ray prints
     if address:
         ray.init(address=address, log_to_driver=False)
     else:
         ray.init(include_dashboard=False, log_to_driver=False)
-    try:
-        threads = max(1, int(cpus))
-        fit_task = ray.remote(fit_job).options(num_cpus=cpus, num_gpus=gpus, max_retries=0)
-        score_task = ray.remote(score_job).options(num_cpus=cpus, num_gpus=gpus, max_retries=0)
-        ensemble_task = ray.remote(ensemble_job).options(num_cpus=0.1, max_retries=0)
-        labels, jobs = {}, {}
-        for family in families:
-            fits = [fit_task.remote(family, s, out, threads) for s in family.seeds]
-            for reference, seed in zip(fits, family.seeds, strict=True):
-                labels[reference] = f"fit {family.name} seed {seed}"
-            scores = combined = None
-            if family.mutations is not None:
-                scores = [
-                    score_task.remote(family, s, out, threads, f)
-                    for s, f in zip(family.seeds, fits, strict=True)
-                ]
-                for reference, seed in zip(scores, family.seeds, strict=True):
-                    labels[reference] = f"score {family.name} seed {seed}"
-                combined = ensemble_task.remote(family, out, *scores)
-                labels[combined] = f"ensemble {family.name}"
-            jobs[family.name] = (fits, scores, combined)
+    return ray
+
+
+class RayRunner:
+    """Submits the sweep's ready jobs as Ray tasks and tries again those whose worker died.
+
+    Tasks get ``max_retries=0``: this driver decides on every try, so that it counts them, can
+    ask a job killed for memory to reserve that memory, and never passes one task's failure to
+    another (a job that needs a failed one is skipped, with the cause, instead).
+    """
+
+    STOP_SECONDS = 60  # how long Ctrl-C waits for cancelled fits to save their checkpoints
+
+    def __init__(self, ray, sweep: Sweep, cpus: float, gpus: float, retries: int):
+        self.ray, self.sweep, self.retries = ray, sweep, retries
+        self.threads = max(1, int(cpus))
+        heavy = {"num_cpus": cpus, "num_gpus": gpus, "max_retries": 0}
+        self.tasks = {
+            "fit": ray.remote(fit_job).options(**heavy),
+            "score": ray.remote(score_job).options(**heavy),
+            "ensemble": ray.remote(ensemble_job).options(num_cpus=0.1, max_retries=0),
+        }
+        self.memory = {}  # (kind, family) → bytes reserved after a job was killed for memory
+        self.running = {}  # ObjectRef → Job
         resources = ray.cluster_resources()
         slots = resources.get("CPU", 1) / cpus
-        if gpus:
-            slots = min(slots, resources.get("GPU", 0) / gpus)
-        tally, results, pending = Tally(len(labels), slots), {}, list(labels)
-        while pending:
-            ready, pending = ray.wait(pending, num_returns=1)
-            try:
-                results[ready[0]] = ray.get(ready[0])
-            except ray.exceptions.RayError as error:  # a worker died (out of memory, a node lost)
-                results[ready[0]] = {"status": "failed", "error": str(error).splitlines()[0]}
-            tally.finished(labels[ready[0]], results[ready[0]])
-        return {
-            name: (
-                [results[r] for r in fits],
-                None if scores is None else [results[r] for r in scores],
-                None if combined is None else results[combined],
-            )
-            for name, (fits, scores, combined) in jobs.items()
-        }
-    finally:
-        ray.shutdown()
+        self.sweep.tally.slots = min(slots, resources.get("GPU", 0) / gpus) if gpus else slots
 
+    def run(self) -> dict:
+        try:
+            for job in self.sweep.ready():
+                self.submit(job)
+            while self.running:
+                finished, _ = self.ray.wait(list(self.running), num_returns=1, timeout=1.0)
+                for reference in finished:
+                    self.collect(reference)
+        except KeyboardInterrupt:
+            self.stop()
+            raise
+        return self.sweep.by_family()
 
-def _count_jobs(families: list[Family]) -> int:
-    return sum(len(f.seeds) * (2 if f.mutations else 1) + bool(f.mutations) for f in families)
+    def submit(self, job: Job) -> None:
+        job.tries += 1
+        function, arguments = self.sweep.call(job, self.threads)
+        task = self.tasks[job.kind]
+        memory = self.memory.get((job.kind, job.family.name))
+        if memory:
+            task = task.options(memory=memory)
+        self.running[task.remote(*arguments)] = job
+
+    def collect(self, reference) -> None:
+        """Record a finished task's result, or try it again, then start what it unblocked."""
+        job = self.running.pop(reference)
+        try:
+            result = self.ray.get(reference)
+        except self.ray.exceptions.RayError as error:
+            result = self.failed(job, diagnose(error))
+        if result is not None:
+            self.sweep.finish(job, {**result, "tries": result.get("tries", job.tries)})
+            for ready in self.sweep.ready():
+                self.submit(ready)
+
+    def failed(self, job: Job, failure: Failure) -> dict | None:
+        """The final result of a job Ray returned nothing for, or None when it is tried again."""
+        if not failure.retriable or job.tries > self.retries:
+            return {"status": "failed", "error": given_up(failure, job.tries), "tries": job.tries}
+        if failure.out_of_memory:
+            request = memory_request(failure, self._largest_node())
+            if request is None:
+                error = given_up(failure, job.tries, no_node_fits=True)
+                return {"status": "failed", "error": error, "tries": job.tries}
+            key = (job.kind, job.family.name)
+            self.memory[key] = max(self.memory.get(key, 0), int(request))
+        resumes = "; a fit resumes from its last checkpoint" if job.kind == "fit" else ""
+        self.sweep.tally.say(
+            f"{job.label}: {failure.message}; trying again (try {job.tries + 1} of "
+            f"{self.retries + 1}{resumes})"
+        )
+        self.submit(job)
+        return None
+
+    def _largest_node(self) -> float:
+        nodes = [n["Resources"].get("memory", 0) for n in self.ray.nodes() if n.get("Alive")]
+        return max(nodes, default=0)
+
+    def stop(self) -> None:
+        """Ctrl-C: cancel the running jobs (fits save a checkpoint on the way out) and wait."""
+        print(
+            f"interrupted: stopping {len(self.running)} running jobs (fits save a checkpoint); "
+            "run the same command again to continue",
+            file=sys.stderr,
+            flush=True,
+        )
+        running = list(self.running)
+        for reference in running:
+            self.ray.cancel(reference)
+        if running:
+            self.ray.wait(running, num_returns=len(running), timeout=self.STOP_SECONDS)
 
 
 def summarize(families: list[Family], results: dict) -> pd.DataFrame:
@@ -433,6 +622,8 @@ def summarize(families: list[Family], results: dict) -> pd.DataFrame:
                     "steps": fitted.get("steps"),
                     "fit_seconds": fitted.get("seconds"),
                     "score_seconds": scored.get("seconds"),
+                    "fit_tries": fitted.get("tries"),
+                    "score_tries": scored.get("tries"),
                     "device": fitted.get("device"),
                     "host": fitted.get("host"),
                     "error": failed.get("error"),
@@ -447,11 +638,13 @@ def summarize(families: list[Family], results: dict) -> pd.DataFrame:
                     "rho": combined.get("rho"),
                     "n_scored": combined.get("n_scored"),
                     "score_seconds": combined.get("score_seconds"),
+                    "score_tries": combined.get("tries"),
                     "error": combined.get("error"),
                 }
             )
     summary = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
-    return summary.astype({"n_scored": "Int64", "steps": "Int64"})
+    integers = ("n_scored", "steps", "fit_tries", "score_tries")
+    return summary.astype(dict.fromkeys(integers, "Int64"))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -467,6 +660,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--gpus-per-job", type=float, default=0.0, help="GPUs of each job, e.g. 0.25 (default 0)"
     )
     parser.add_argument(
+        "--retries",
+        type=int,
+        default=2,
+        help="tries more for a job whose worker, process or node died (Ray; default 2)",
+    )
+    parser.add_argument(
         "--sequential", action="store_true", help="run the jobs one by one here, without Ray"
     )
     return parser
@@ -478,8 +677,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _sweep(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
-    if args.cpus_per_job <= 0 or args.gpus_per_job < 0:
-        raise DataError("--cpus-per-job must be positive and --gpus-per-job not negative")
+    if args.cpus_per_job <= 0 or args.gpus_per_job < 0 or args.retries < 0:
+        raise DataError(
+            "--cpus-per-job must be positive, --gpus-per-job and --retries not negative"
+        )
     if args.sequential and (args.address or args.gpus_per_job):
         raise DataError("--address and --gpus-per-job need Ray; drop --sequential")
     families = read_runs(args.runs)
@@ -488,7 +689,9 @@ def _sweep(argv: Sequence[str] | None) -> int:
     if args.sequential:
         results = run_sequential(families, out)
     else:
-        results = run_on_ray(families, out, args.address, args.cpus_per_job, args.gpus_per_job)
+        results = run_on_ray(
+            families, out, args.address, args.cpus_per_job, args.gpus_per_job, args.retries
+        )
     summary = summarize(families, results)
     with atomic_write(args.out / "summary.csv") as temporary:
         summary.to_csv(temporary, index=False)
@@ -496,9 +699,12 @@ def _sweep(argv: Sequence[str] | None) -> int:
     if summary["rho"].notna().any():
         written.append(plots.save(plots.sweep_summary(summary), args.out / "summary.png"))
     failed = summary[summary["status"] != "done"]
+    skipped = int((summary["status"] == "skipped").sum())
     print(
         f"swept {len(families)} families in {time.perf_counter() - started:.1f} s; "
-        f"{len(failed)} of {len(summary)} rows failed; wrote {', '.join(map(str, written))}"
+        f"{len(failed) - skipped} of {len(summary)} rows failed"
+        + (f", {skipped} skipped" if skipped else "")
+        + f"; wrote {', '.join(map(str, written))}"
     )
     for row in summary[summary["seed"] == "ensemble"].itertuples():
         if row.rho is not None and not pd.isna(row.rho):

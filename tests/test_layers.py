@@ -23,6 +23,7 @@ LAYERS = {
     "predict": 5,
     "inspect": 5,
     "embed": 5,
+    "retries": 5,  # the sweep's rules for trying a job again
     "sweep": 6,  # runs the other commands
     "__main__": 5,
 }
