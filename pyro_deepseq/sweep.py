@@ -520,10 +520,10 @@ class RayRunner:
         self.ray, self.sweep, self.retries = ray, sweep, retries
         self.threads = max(1, int(cpus))
         heavy = {"num_cpus": cpus, "num_gpus": gpus, "max_retries": 0}
-        self.tasks = {
-            "fit": ray.remote(fit_job).options(**heavy),
-            "score": ray.remote(score_job).options(**heavy),
-            "ensemble": ray.remote(ensemble_job).options(num_cpus=0.1, max_retries=0),
+        self.tasks = {  # kind → (Ray's function, its resources)
+            "fit": (ray.remote(fit_job), heavy),
+            "score": (ray.remote(score_job), heavy),
+            "ensemble": (ray.remote(ensemble_job), {"num_cpus": 0.1, "max_retries": 0}),
         }
         self.memory = {}  # (kind, family) → bytes reserved after a job was killed for memory
         self.running = {}  # ObjectRef → Job
@@ -547,11 +547,11 @@ class RayRunner:
     def submit(self, job: Job) -> None:
         job.tries += 1
         function, arguments = self.sweep.call(job, self.threads)
-        task = self.tasks[job.kind]
+        task, resources = self.tasks[job.kind]
         memory = self.memory.get((job.kind, job.family.name))
         if memory:
-            task = task.options(memory=memory)
-        self.running[task.remote(*arguments)] = job
+            resources = {**resources, "memory": memory}
+        self.running[task.options(**resources).remote(*arguments)] = job
 
     def collect(self, reference) -> None:
         """Record a finished task's result, or try it again, then start what it unblocked."""
