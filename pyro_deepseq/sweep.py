@@ -406,12 +406,15 @@ class Sweep:
         self.waiting = list(self.jobs)
         self.tally = Tally(len(self.jobs), slots)
 
-    def ready(self) -> list[Job]:
-        """Jobs that can start now, in plan order (taken off the waiting list)."""
+    def ready(self, at_most: int | None = None) -> list[Job]:
+        """Jobs that can start now, in plan order, taken off the waiting list (``at_most``)."""
         ready, skipped = [], True
         while skipped:  # a skipped job can leave the ensemble that needs it nothing to wait on
             waiting, skipped = [], False
-            for job in self.waiting:
+            for index, job in enumerate(self.waiting):
+                if at_most is not None and len(ready) >= at_most:
+                    waiting += self.waiting[index:]
+                    break
                 needs = [self.results.get(label) for label in job.needs()]
                 if any(result is None for result in needs):
                     waiting.append(job)
@@ -465,9 +468,8 @@ class Sweep:
 def run_sequential(families: list[Family], out: str) -> dict:
     """Every job in this process, one after another, with all its threads."""
     sweep = Sweep(families, out, slots=1)
-    while ready := sweep.ready():
-        job = ready[0]  # family by family: the others wait for their turn
-        sweep.waiting = sorted(sweep.waiting + ready[1:], key=sweep.jobs.index)
+    while ready := sweep.ready(at_most=1):  # family by family, as planned
+        (job,) = ready
         job.tries += 1
         function, arguments = sweep.call(job, threads=None)
         sweep.finish(job, function(*arguments))
