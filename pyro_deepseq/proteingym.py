@@ -41,6 +41,7 @@ from matplotlib.figure import Figure
 
 from .data.mutations import POSITION_NOT_FOCUS, WILD_TYPE_MISMATCH, parse_mutant
 from .errors import DataError
+from .runs import Family
 from .scoring import metrics as pg_metrics
 from .utils.cli import run
 from .utils.files import atomic_write
@@ -229,8 +230,6 @@ class Plan:
     @classmethod
     def prepare(cls, reference, msa_dir, dms_dir, out, fit_args=(), predict_args=(), seeds=(0,)):
         """Map every assay whose files exist; one fit per MSA, shared by its assays."""
-        from .sweep import Family  # the sweep imports this module
-
         out, msa_dir, dms_dir = Path(out).resolve(), Path(msa_dir), Path(dms_dir)
         thetas = reference.groupby("MSA_filename")["MSA_theta"].agg(set).to_dict()
         families, problems = [], {}

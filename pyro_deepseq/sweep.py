@@ -26,9 +26,13 @@ metrics and leaderboard comparison at the end (:mod:`pyro_deepseq.proteingym`).
 Jobs are Ray tasks with resource requests (``--cpus-per-job``, ``--gpus-per-job``; fractional GPUs
 let small models share one): on a local Ray instance sized to the machine, or on a cluster with
 ``--address``. ``--sequential`` runs them one after another in this process, without Ray. A job
-records its outcome in ``fit.json`` or ``score.json`` beside its outputs, so running the same
-command again skips completed jobs, resumes interrupted fits and retries failed jobs; a failing job
-never stops the others, and its error is in the summary.
+whose worker, process or node dies is tried again, ``--retries`` more times (default 2), a fit
+resuming from its last checkpoint; a job's own error (a bad file or option, a diverged fit) is not
+tried again (:mod:`pyro_deepseq.retries`). A job records its outcome in ``fit.json`` or
+``score.json`` beside its outputs, so running the same command again skips completed jobs, resumes
+interrupted fits and retries failed jobs; Ctrl-C stops the jobs, fits saving a checkpoint. A
+failing job never stops the others; its error is in the summary, and the jobs that needed it are
+skipped, saying which job failed.
 """
 
 from __future__ import annotations
@@ -39,7 +43,6 @@ import json
 import math
 import os
 import platform
-import re
 import shlex
 import sys
 import time
@@ -56,25 +59,13 @@ from . import fit, plots, predict
 from .errors import DataError
 from .inference.checkpoint import load_checkpoint
 from .inference.config import TrainConfig, from_dict
+from .retries import Failure, diagnose, given_up, memory_request, plain
+from .runs import Family, read_runs
 from .scoring.estimators import Scores, ensemble
 from .utils.cli import run
 from .utils.devices import resolve_device
 from .utils.files import atomic_write
 
-COLUMNS = (
-    "name",
-    "alignment",
-    "mutations",
-    "score_column",
-    "mutant_column",
-    "model",
-    "preset",
-    "seeds",
-    "fit_args",
-    "predict_args",
-)
-REQUIRED = ("name", "alignment")
-SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 SUMMARY_COLUMNS = (
     "family",
     "seed",
@@ -84,97 +75,22 @@ SUMMARY_COLUMNS = (
     "steps",
     "fit_seconds",
     "score_seconds",
+    "fit_tries",
+    "score_tries",
     "device",
     "host",
     "error",
 )
 
 
-@dataclass(frozen=True)
-class Family:
-    """One row of RUNS.csv, with absolute paths."""
-
-    name: str
-    alignment: str
-    seeds: tuple[int, ...]
-    mutations: str | None = None
-    score_column: str | None = None
-    mutant_column: str = "mutant"
-    model: str | None = None
-    preset: str | None = None
-    fit_args: tuple[str, ...] = field(default=())
-    predict_args: tuple[str, ...] = field(default=())
-    #: Folder of the fitted models when several families share them (ProteinGym's assays of one
-    #: MSA): ``DIR/<fit_name>/seed<k>``; None fits into the family's own folder.
-    fit_name: str | None = None
-
-    @property
-    def fit_folder(self) -> str:
-        """The folder under DIR that holds this family's fitted seeds."""
-        return self.fit_name or self.name
-
-
-def read_runs(path: str | Path) -> list[Family]:
-    """The families of a run description; errors name the file and line."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: run description not found")
-    table = pd.read_csv(path, dtype=str, keep_default_na=False)
-    unknown = sorted(set(table.columns) - set(COLUMNS))
-    if unknown:
-        raise DataError(f"{path}: unknown columns {unknown}; known: {', '.join(COLUMNS)}")
-    missing = [column for column in REQUIRED if column not in table.columns]
-    if missing:
-        raise DataError(f"{path}: needs the columns {', '.join(missing)}")
-    families = [_family(row, path, line) for line, row in enumerate(_rows(table), start=2)]
-    names = [family.name for family in families]
-    repeated = sorted({name for name in names if names.count(name) > 1})
-    if repeated:
-        raise DataError(f"{path}: family names must be unique; repeated: {', '.join(repeated)}")
-    if not families:
-        raise DataError(f"{path}: no families in it")
-    return families
-
-
-def _rows(table: pd.DataFrame):
-    for row in table.to_dict("records"):
-        yield {key: value.strip() for key, value in row.items()}
-
-
-def _family(row: dict, path: Path, line: int) -> Family:
-    where = f"{path}, line {line}"
-    for column in REQUIRED:
-        if not row[column]:
-            raise DataError(f"{where}: {column} is empty")
-    if not SAFE_NAME.fullmatch(row["name"]):
-        raise DataError(f"{where}: name {row['name']!r} must be letters, digits, '.', '_' or '-'")
-    try:
-        seeds = tuple(int(seed) for seed in (row.get("seeds") or "0").replace(",", " ").split())
-        fit_args, predict_args = (shlex.split(row.get(k, "")) for k in ("fit_args", "predict_args"))
-    except ValueError as error:
-        raise DataError(f"{where}: {error}") from None
-    if not seeds or len(set(seeds)) != len(seeds):
-        raise DataError(f"{where}: seeds must be distinct whole numbers, got {row['seeds']!r}")
-    folder = path.resolve().parent
-    return Family(
-        name=row["name"],
-        alignment=os.path.normpath(folder / row["alignment"]),
-        seeds=seeds,
-        mutations=os.path.normpath(folder / row["mutations"]) if row.get("mutations") else None,
-        score_column=row.get("score_column") or None,
-        mutant_column=row.get("mutant_column") or "mutant",
-        model=row.get("model") or None,
-        preset=row.get("preset") or None,
-        fit_args=tuple(fit_args),
-        predict_args=tuple(predict_args),
-    )
-
-
 # --- the jobs: plain functions of plain values, run in-process or as Ray tasks -----------------
 
 
-def fit_job(family: Family, seed: int, out: str, threads: int | None) -> dict:
-    """Fit one seed into ``out/<family>/seed<k>``, resuming a fit that was cut off."""
+def fit_job(family: Family, seed: int, out: str, threads: int | None, tries: int = 1) -> dict:
+    """Fit one seed into ``out/<family>/seed<k>``, resuming a fit that was cut off.
+
+    ``tries`` counts this try (a try after the worker died resumes from the last checkpoint).
+    """
     folder = Path(out) / family.fit_folder / f"seed{seed}"
     argv = ["--alignment", family.alignment, "--seed", str(seed), "--out", str(folder), "--quiet"]
     argv += [f"--{k}={v}" for k, v in (("model", family.model), ("preset", family.preset)) if v]
@@ -187,10 +103,12 @@ def fit_job(family: Family, seed: int, out: str, threads: int | None) -> dict:
         device = resolve_device(from_dict(TrainConfig, state["train_config"]).device)
         return {"steps": state.get("progress", {}).get("step"), "device": device.type}
 
-    return _job(folder / "fit.json", argv, threads, work)
+    return _job(folder / "fit.json", argv, threads, work, tries)
 
 
-def score_job(family: Family, seed: int, out: str, threads: int | None, fitted: dict) -> dict:
+def score_job(
+    family: Family, seed: int, out: str, threads: int | None, fitted: dict, tries: int = 1
+) -> dict:
     """Score one fitted seed: ``predictions.csv`` beside its checkpoint."""
     folder = Path(out) / family.name / f"seed{seed}"
     table = folder / "predictions.csv"
@@ -201,13 +119,13 @@ def score_job(family: Family, seed: int, out: str, threads: int | None, fitted: 
     argv += ["--score-column", family.score_column] if family.score_column else []
     argv += family.predict_args
     if fitted["status"] != "done":
-        return {"status": "failed", "error": "not scored: its fit failed"}
+        return {"status": "skipped", "error": f"fit seed {seed} failed", "tries": 0}
 
     def work() -> dict:
         _command(predict._predict, argv, folder / "predict.log")
         return _accuracy(pd.read_csv(table))
 
-    return _job(folder / "score.json", argv, threads, work)
+    return _job(folder / "score.json", argv, threads, work, tries)
 
 
 def ensemble_job(family: Family, out: str, *scored: dict) -> dict:
@@ -218,7 +136,7 @@ def ensemble_job(family: Family, out: str, *scored: dict) -> dict:
         if result["status"] == "done"
     ]
     if not seeds:
-        return {"status": "failed", "error": "no seed was scored"}
+        return {"status": "skipped", "error": "no seed was scored", "tries": 0}
     started = time.perf_counter()
     folder = Path(out) / family.name
     tables = [pd.read_csv(folder / f"seed{seed}" / "predictions.csv") for seed in seeds]
@@ -235,6 +153,7 @@ def ensemble_job(family: Family, out: str, *scored: dict) -> dict:
         table.to_csv(temporary, index=False)
     return {
         "status": "done",
+        "tries": 1,
         "seeds": seeds,
         "score_seconds": round(time.perf_counter() - started, 2),
         **_accuracy(table),
@@ -254,8 +173,13 @@ def _accuracy(table: pd.DataFrame) -> dict:
     return {"rho": None if rho is None or math.isnan(rho) else float(rho), "n_scored": len(table)}
 
 
-def _job(record: Path, argv: list[str], threads: int | None, work: Callable[[], dict]) -> dict:
-    """Run ``work`` once: a completed record with the same arguments is returned as it is."""
+def _job(
+    record: Path, argv: list[str], threads: int | None, work: Callable[[], dict], tries: int = 1
+) -> dict:
+    """Run ``work`` once: a completed record with the same arguments is returned as it is.
+
+    Ctrl-C (Ray's cancel) leaves no record: the job is run again, a fit resumed, next time.
+    """
     done = _read_record(record)
     if done.get("status") == "done" and done.get("argv") == argv:
         return {**done, "skipped": True}
@@ -263,6 +187,7 @@ def _job(record: Path, argv: list[str], threads: int | None, work: Callable[[], 
         return {
             "status": "failed",
             "error": f"{record.parent} was run with other settings; remove it or use another --out",
+            "tries": 0,
         }
     if threads:
         torch.set_num_threads(threads)
@@ -273,7 +198,8 @@ def _job(record: Path, argv: list[str], threads: int | None, work: Callable[[], 
         raise
     except BaseException as error:  # noqa: BLE001 - one job's failure must not stop the sweep
         result = {"status": "failed", "error": _message(error)}
-    result.update(argv=argv, seconds=round(time.perf_counter() - started, 2), host=platform.node())
+    seconds = round(time.perf_counter() - started, 2)
+    result.update(argv=argv, seconds=seconds, host=platform.node(), tries=tries)
     with atomic_write(record) as temporary:
         temporary.write_text(json.dumps(result, indent=2) + "\n")
     return {**result, "skipped": False}
@@ -287,7 +213,8 @@ def _read_record(path: Path) -> dict:
 
 
 def _message(error: BaseException) -> str:
-    return str(error) if isinstance(error, DataError) else f"{type(error).__name__}: {error}"
+    text = str(error) if isinstance(error, DataError) else f"{type(error).__name__}: {error}"
+    return plain(text)
 
 
 def _command(command, argv: list[str], log: Path) -> None:
@@ -309,6 +236,48 @@ def _command(command, argv: list[str], log: Path) -> None:
 # --- running the jobs ----------------------------------------------------------------------
 
 
+@dataclass(eq=False)
+class Job:
+    """One fit, scoring or ensemble, and the number of times it was started."""
+
+    kind: str  # fit, score or ensemble
+    family: Family
+    seed: int | None = None
+    tries: int = 0
+
+    @property
+    def label(self) -> str:
+        seed = "" if self.seed is None else f" seed {self.seed}"
+        name = self.family.fit_folder if self.kind == "fit" else self.family.name
+        return f"{self.kind} {name}{seed}"
+
+    def needs(self) -> list[str]:
+        """Labels of the jobs whose results this one takes."""
+        name = self.family.name
+        if self.kind == "score":
+            return [f"fit {self.family.fit_folder} seed {self.seed}"]
+        if self.kind == "ensemble":
+            return [f"score {name} seed {seed}" for seed in self.family.seeds]
+        return []
+
+
+def plan(families: list[Family]) -> list[Job]:
+    """Every job, family by family: fits, then their scoring and the ensemble (with a table).
+
+    Families with the same ``fit_name`` (ProteinGym's assays of one MSA) share their fits.
+    """
+    jobs, fitted = [], set()
+    for family in families:
+        for seed in family.seeds:
+            if (family.fit_folder, seed) not in fitted:
+                fitted.add((family.fit_folder, seed))
+                jobs.append(Job("fit", family, seed))
+        if family.mutations is not None:
+            jobs += [Job("score", family, seed) for seed in family.seeds]
+            jobs.append(Job("ensemble", family))
+    return jobs
+
+
 @dataclass
 class Tally:
     """Counts for the progress line, and the time estimate."""
@@ -317,25 +286,33 @@ class Tally:
     slots: float
     done: int = 0
     failed: int = 0
+    skipped: int = 0
     seconds: list = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)
 
     def finished(self, label: str, result: dict) -> None:
-        if result["status"] == "done":
+        status = result["status"]
+        if status == "done":
             self.done += 1
+        elif status == "skipped":
+            self.skipped += 1
         else:
             self.failed += 1
         if not result.get("skipped") and "seconds" in result:
             self.seconds.append(result["seconds"])
-        outcome = "skipped (done before)" if result.get("skipped") else result["status"]
-        if result["status"] == "failed":
+        outcome = "skipped (done before)" if result.get("skipped") else status
+        if status != "done":
             outcome += f": {result['error']}"
-        remaining = self.total - self.done - self.failed
+        self.say(f"{label}: {outcome}")
+
+    def say(self, text: str) -> None:
+        remaining = self.total - self.done - self.failed - self.skipped
         running = min(remaining, max(1, int(self.slots)))
         left = np.mean(self.seconds) * remaining / max(1.0, self.slots) if self.seconds else 0
+        skipped = f"{self.skipped} skipped, " if self.skipped else ""
         print(
             f"[{self.done} done, {running if remaining else 0} running, {self.failed} failed, "
-            f"{self.total} jobs; ~{_duration(left)} left] {label}: {outcome}",
+            f"{skipped}{self.total} jobs; ~{_duration(left)} left] {plain(text)}",
             flush=True,
         )
 
@@ -344,33 +321,105 @@ def _duration(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
 
 
+class Sweep:
+    """The jobs, their results, and which jobs can start: those whose needs are met.
+
+    A job whose fit failed, or an ensemble none of whose seeds was scored, is not run: its
+    result says it was skipped and which job failed, the failing job's row has the cause.
+    """
+
+    def __init__(self, families: list[Family], out: str, slots: float):
+        self.out, self.jobs, self.results = out, plan(families), {}
+        self.waiting = list(self.jobs)
+        self.tally = Tally(len(self.jobs), slots)
+
+    def ready(self, at_most: int | None = None) -> list[Job]:
+        """Jobs that can start now, in plan order, taken off the waiting list (``at_most``)."""
+        ready, skipped = [], True
+        while skipped:  # a skipped job can leave the ensemble that needs it nothing to wait on
+            waiting, skipped = [], False
+            for index, job in enumerate(self.waiting):
+                if at_most is not None and len(ready) >= at_most:
+                    waiting += self.waiting[index:]
+                    break
+                needs = [self.results.get(label) for label in job.needs()]
+                if any(result is None for result in needs):
+                    waiting.append(job)
+                elif job.kind != "fit" and not any(r["status"] == "done" for r in needs):
+                    self.finish(job, {"status": "skipped", "error": self._cause(job), "tries": 0})
+                    skipped = True
+                else:
+                    ready.append(job)
+            self.waiting = waiting
+        return ready
+
+    def _cause(self, job: Job) -> str:
+        """Which of the jobs it needs failed: ``fit seed 0 failed``."""
+        failed = {"fit": [], "score": []}
+        for seed in job.family.seeds if job.kind == "ensemble" else [job.seed]:
+            fitted = self.results[f"fit {job.family.fit_folder} seed {seed}"]
+            failed["fit" if fitted["status"] != "done" else "score"].append(str(seed))
+        return ", ".join(
+            f"{kind} seed{'s' if len(seeds) > 1 else ''} {', '.join(seeds)} failed"
+            for kind, seeds in failed.items()
+            if seeds
+        )
+
+    def call(self, job: Job, threads: int | None) -> tuple[Callable, tuple]:
+        """The job's function and arguments (``tries`` counts this try)."""
+        out = self.out
+        if job.kind == "fit":
+            return fit_job, (job.family, job.seed, out, threads, job.tries)
+        if job.kind == "score":
+            fitted = self.results[f"fit {job.family.fit_folder} seed {job.seed}"]
+            return score_job, (job.family, job.seed, out, threads, fitted, job.tries)
+        return ensemble_job, (job.family, out, *(self.results[label] for label in job.needs()))
+
+    def finish(self, job: Job, result: dict) -> None:
+        self.results[job.label] = result
+        self.tally.finished(job.label, result)
+
+    def by_family(self) -> dict:
+        """``{name: (fits, scores, ensemble)}``, as :func:`summarize` takes them."""
+        grouped = {}
+        for family in dict.fromkeys(job.family for job in self.jobs):
+            fits = [self.results[f"fit {family.fit_folder} seed {s}"] for s in family.seeds]
+            if family.mutations is None:
+                grouped[family.name] = (fits, None, None)
+                continue
+            scores = [self.results[f"score {family.name} seed {s}"] for s in family.seeds]
+            grouped[family.name] = (fits, scores, self.results[f"ensemble {family.name}"])
+        return grouped
+
+
 def run_sequential(families: list[Family], out: str) -> dict:
     """Every job in this process, one after another, with all its threads."""
-    tally = Tally(_count_jobs(families), slots=1)
-    results, shared = {}, {}
-    for family in families:
-        fits = []
-        for seed in family.seeds:
-            key = (family.fit_folder, seed)
-            if key not in shared:  # families that share a fit_name share its fits
-                shared[key] = fit_job(family, seed, out, threads=None)
-                tally.finished(f"fit {family.fit_folder} seed {seed}", shared[key])
-            fits.append(shared[key])
-        if family.mutations is None:
-            results[family.name] = (fits, None, None)
-            continue
-        scores = []
-        for seed, fitted in zip(family.seeds, fits, strict=True):
-            scores.append(score_job(family, seed, out, None, fitted))
-            tally.finished(f"score {family.name} seed {seed}", scores[-1])
-        combined = ensemble_job(family, out, *scores)
-        tally.finished(f"ensemble {family.name}", combined)
-        results[family.name] = (fits, scores, combined)
-    return results
+    sweep = Sweep(families, out, slots=1)
+    while ready := sweep.ready(at_most=1):  # family by family, as planned
+        (job,) = ready
+        job.tries += 1
+        function, arguments = sweep.call(job, threads=None)
+        sweep.finish(job, function(*arguments))
+    return sweep.by_family()
 
 
-def run_on_ray(families, out: str, address: str | None, cpus: float, gpus: float) -> dict:
-    """Every job as a Ray task; scoring waits on its fit, the ensemble on the scoring."""
+def run_on_ray(
+    families, out: str, address: str | None, cpus: float, gpus: float, retries: int = 2
+) -> dict:
+    """Every job as a Ray task; scoring starts when its fit is done, the ensemble after them.
+
+    A job whose worker died is tried again, up to ``retries`` times (see
+    :mod:`~pyro_deepseq.retries`). Ctrl-C cancels the running jobs (fits save a checkpoint) and
+    raises ``KeyboardInterrupt``.
+    """
+    ray = _start_ray(address)
+    try:
+        return RayRunner(ray, Sweep(families, out, 1), cpus, gpus, retries).run()
+    finally:
+        ray.shutdown()
+
+
+def _start_ray(address: str | None):
     try:
         import ray
     except ImportError:
@@ -378,61 +427,109 @@ def run_on_ray(families, out: str, address: str | None, cpus: float, gpus: float
             "the sweep runs on Ray, which is not installed: pip install -e '.[cluster]' "
             "(or pass --sequential to run the jobs one after another without it)"
         ) from None
+    os.environ.setdefault("RAY_COLOR_PREFIX", "0")  # no colour codes in what Ray prints
     if address:
         ray.init(address=address, log_to_driver=False)
     else:
         ray.init(include_dashboard=False, log_to_driver=False)
-    try:
-        threads = max(1, int(cpus))
-        fit_task = ray.remote(fit_job).options(num_cpus=cpus, num_gpus=gpus, max_retries=0)
-        score_task = ray.remote(score_job).options(num_cpus=cpus, num_gpus=gpus, max_retries=0)
-        ensemble_task = ray.remote(ensemble_job).options(num_cpus=0.1, max_retries=0)
-        labels, jobs, fitted = {}, {}, {}
-        for family in families:
-            for seed in family.seeds:
-                key = (family.fit_folder, seed)
-                if key not in fitted:  # families that share a fit_name share its fits
-                    fitted[key] = fit_task.remote(family, seed, out, threads)
-                    labels[fitted[key]] = f"fit {family.fit_folder} seed {seed}"
-            fits = [fitted[(family.fit_folder, s)] for s in family.seeds]
-            scores = combined = None
-            if family.mutations is not None:
-                scores = [
-                    score_task.remote(family, s, out, threads, f)
-                    for s, f in zip(family.seeds, fits, strict=True)
-                ]
-                for reference, seed in zip(scores, family.seeds, strict=True):
-                    labels[reference] = f"score {family.name} seed {seed}"
-                combined = ensemble_task.remote(family, out, *scores)
-                labels[combined] = f"ensemble {family.name}"
-            jobs[family.name] = (fits, scores, combined)
+    return ray
+
+
+class RayRunner:
+    """Submits the sweep's ready jobs as Ray tasks and tries again those whose worker died.
+
+    Tasks get ``max_retries=0``: this driver decides on every try, so that it counts them, can
+    ask a job killed for memory to reserve that memory, and never passes one task's failure to
+    another (a job that needs a failed one is skipped, with the cause, instead).
+    """
+
+    STOP_SECONDS = 60  # how long Ctrl-C waits for cancelled fits to save their checkpoints
+
+    def __init__(self, ray, sweep: Sweep, cpus: float, gpus: float, retries: int):
+        self.ray, self.sweep, self.retries = ray, sweep, retries
+        self.threads = max(1, int(cpus))
+        heavy = {"num_cpus": cpus, "num_gpus": gpus, "max_retries": 0}
+        self.tasks = {  # kind → (Ray's function, its resources)
+            "fit": (ray.remote(fit_job), heavy),
+            "score": (ray.remote(score_job), heavy),
+            "ensemble": (ray.remote(ensemble_job), {"num_cpus": 0.1, "max_retries": 0}),
+        }
+        self.memory = {}  # (kind, family) → bytes reserved after a job was killed for memory
+        self.running = {}  # ObjectRef → Job
         resources = ray.cluster_resources()
         slots = resources.get("CPU", 1) / cpus
-        if gpus:
-            slots = min(slots, resources.get("GPU", 0) / gpus)
-        tally, results, pending = Tally(len(labels), slots), {}, list(labels)
-        while pending:
-            ready, pending = ray.wait(pending, num_returns=1)
-            try:
-                results[ready[0]] = ray.get(ready[0])
-            except ray.exceptions.RayError as error:  # a worker died (out of memory, a node lost)
-                results[ready[0]] = {"status": "failed", "error": str(error).splitlines()[0]}
-            tally.finished(labels[ready[0]], results[ready[0]])
-        return {
-            name: (
-                [results[r] for r in fits],
-                None if scores is None else [results[r] for r in scores],
-                None if combined is None else results[combined],
-            )
-            for name, (fits, scores, combined) in jobs.items()
-        }
-    finally:
-        ray.shutdown()
+        self.sweep.tally.slots = min(slots, resources.get("GPU", 0) / gpus) if gpus else slots
 
+    def run(self) -> dict:
+        try:
+            for job in self.sweep.ready():
+                self.submit(job)
+            while self.running:
+                finished, _ = self.ray.wait(list(self.running), num_returns=1, timeout=1.0)
+                for reference in finished:
+                    self.collect(reference)
+        except KeyboardInterrupt:
+            self.stop()
+            raise
+        return self.sweep.by_family()
 
-def _count_jobs(families: list[Family]) -> int:
-    fits = {(f.fit_folder, seed) for f in families for seed in f.seeds}
-    return len(fits) + sum(len(f.seeds) + 1 for f in families if f.mutations)
+    def submit(self, job: Job) -> None:
+        job.tries += 1
+        function, arguments = self.sweep.call(job, self.threads)
+        task, resources = self.tasks[job.kind]
+        memory = self.memory.get((job.kind, job.family.name))
+        if memory:
+            resources = {**resources, "memory": memory}
+        self.running[task.options(**resources).remote(*arguments)] = job
+
+    def collect(self, reference) -> None:
+        """Record a finished task's result, or try it again, then start what it unblocked."""
+        job = self.running.pop(reference)
+        try:
+            result = self.ray.get(reference)
+        except self.ray.exceptions.RayError as error:
+            result = self.failed(job, diagnose(error))
+        if result is not None:
+            self.sweep.finish(job, {**result, "tries": result.get("tries", job.tries)})
+            for ready in self.sweep.ready():
+                self.submit(ready)
+
+    def failed(self, job: Job, failure: Failure) -> dict | None:
+        """The final result of a job Ray returned nothing for, or None when it is tried again."""
+        if not failure.retriable or job.tries > self.retries:
+            return {"status": "failed", "error": given_up(failure, job.tries), "tries": job.tries}
+        if failure.out_of_memory:
+            request = memory_request(failure, self._largest_node())
+            if request is None:
+                error = given_up(failure, job.tries, no_node_fits=True)
+                return {"status": "failed", "error": error, "tries": job.tries}
+            key = (job.kind, job.family.name)
+            self.memory[key] = max(self.memory.get(key, 0), int(request))
+        resumes = "; a fit resumes from its last checkpoint" if job.kind == "fit" else ""
+        self.sweep.tally.say(
+            f"{job.label}: {failure.message}; trying again (try {job.tries + 1} of "
+            f"{self.retries + 1}{resumes})"
+        )
+        self.submit(job)
+        return None
+
+    def _largest_node(self) -> float:
+        nodes = [n["Resources"].get("memory", 0) for n in self.ray.nodes() if n.get("Alive")]
+        return max(nodes, default=0)
+
+    def stop(self) -> None:
+        """Ctrl-C: cancel the running jobs (fits save a checkpoint on the way out) and wait."""
+        print(
+            f"interrupted: stopping {len(self.running)} running jobs (fits save a checkpoint); "
+            "run the same command again to continue",
+            file=sys.stderr,
+            flush=True,
+        )
+        running = list(self.running)
+        for reference in running:
+            self.ray.cancel(reference)
+        if running:
+            self.ray.wait(running, num_returns=len(running), timeout=self.STOP_SECONDS)
 
 
 def summarize(families: list[Family], results: dict) -> pd.DataFrame:
@@ -454,6 +551,8 @@ def summarize(families: list[Family], results: dict) -> pd.DataFrame:
                     "steps": fitted.get("steps"),
                     "fit_seconds": fitted.get("seconds"),
                     "score_seconds": scored.get("seconds"),
+                    "fit_tries": fitted.get("tries"),
+                    "score_tries": scored.get("tries"),
                     "device": fitted.get("device"),
                     "host": fitted.get("host"),
                     "error": failed.get("error"),
@@ -468,11 +567,13 @@ def summarize(families: list[Family], results: dict) -> pd.DataFrame:
                     "rho": combined.get("rho"),
                     "n_scored": combined.get("n_scored"),
                     "score_seconds": combined.get("score_seconds"),
+                    "score_tries": combined.get("tries"),
                     "error": combined.get("error"),
                 }
             )
     summary = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
-    return summary.astype({"n_scored": "Int64", "steps": "Int64"})
+    integers = ("n_scored", "steps", "fit_tries", "score_tries")
+    return summary.astype(dict.fromkeys(integers, "Int64"))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -486,6 +587,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--cpus-per-job", type=float, default=1.0, help="CPUs of each job (1)")
     parser.add_argument(
         "--gpus-per-job", type=float, default=0.0, help="GPUs of each job, e.g. 0.25 (default 0)"
+    )
+    parser.add_argument(
+        "--retries",
+        type=int,
+        default=2,
+        help="tries more for a job whose worker, process or node died (Ray; default 2)",
     )
     parser.add_argument(
         "--sequential", action="store_true", help="run the jobs one by one here, without Ray"
@@ -546,8 +653,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _sweep(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
-    if args.cpus_per_job <= 0 or args.gpus_per_job < 0:
-        raise DataError("--cpus-per-job must be positive and --gpus-per-job not negative")
+    if args.cpus_per_job <= 0 or args.gpus_per_job < 0 or args.retries < 0:
+        raise DataError(
+            "--cpus-per-job must be positive, --gpus-per-job and --retries not negative"
+        )
     if args.sequential and (args.address or args.gpus_per_job):
         raise DataError("--address and --gpus-per-job need Ray; drop --sequential")
     benchmark = _benchmark(args)
@@ -557,7 +666,9 @@ def _sweep(argv: Sequence[str] | None) -> int:
     if args.sequential:
         results = run_sequential(families, out)
     else:
-        results = run_on_ray(families, out, args.address, args.cpus_per_job, args.gpus_per_job)
+        results = run_on_ray(
+            families, out, args.address, args.cpus_per_job, args.gpus_per_job, args.retries
+        )
     summary = summarize(families, results)
     with atomic_write(args.out / "summary.csv") as temporary:
         summary.to_csv(temporary, index=False)
@@ -565,9 +676,12 @@ def _sweep(argv: Sequence[str] | None) -> int:
     if summary["rho"].notna().any():
         written.append(plots.save(plots.sweep_summary(summary), args.out / "summary.png"))
     failed = summary[summary["status"] != "done"]
+    skipped = int((summary["status"] == "skipped").sum())
     print(
         f"swept {len(families)} families in {time.perf_counter() - started:.1f} s; "
-        f"{len(failed)} of {len(summary)} rows failed; wrote {', '.join(map(str, written))}"
+        f"{len(failed) - skipped} of {len(summary)} rows failed"
+        + (f", {skipped} skipped" if skipped else "")
+        + f"; wrote {', '.join(map(str, written))}"
     )
     for row in summary[summary["seed"] == "ensemble"].itertuples():
         if row.rho is not None and not pd.isna(row.rho):
