@@ -120,11 +120,7 @@ def _predict(argv: Sequence[str] | None) -> int:
     for path in (out, side, matrix, figure):
         if path is not None and path.exists() and not args.force:
             raise DataError(f"{path} exists; pass --force to overwrite it")
-    members = {}
-    for path in paths:  # one checkpoint in memory at a time
-        state = state if path == paths[0] else _same_focus(load_checkpoint(path), path, focus)
-        members[_label(path, paths)] = _score(args, state, focus, mutations)
-    scores = ensemble(list(members.values()))
+    scores, members = score_runs(args, paths, mutations, state)
     table = _table(mutations, scores, members)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".xlsx":
@@ -136,6 +132,24 @@ def _predict(argv: Sequence[str] | None) -> int:
     _draw(args, scores, mutations, focus, matrix, figure)
     _report(mutations, table, out, side, time.perf_counter() - started)
     return 0
+
+
+def score_runs(
+    args: argparse.Namespace, paths: list[Path], mutations: MutationSet, state: dict | None = None
+) -> tuple[Scores, dict[str, Scores]]:
+    """Score ``mutations`` with each checkpoint, one in memory at a time.
+
+    ``args`` carries this parser's scoring flags (``samples``, ``estimator``, ``particles``, …);
+    ``state`` is the first checkpoint when already loaded. Every checkpoint must share the first
+    one's focus. Returns the ensemble and each member's scores, by run name.
+    """
+    state = state if state is not None else load_checkpoint(paths[0])
+    focus = Focus.from_metadata(state["alignment"])
+    members = {}
+    for path in paths:
+        state = state if path == paths[0] else _same_focus(load_checkpoint(path), path, focus)
+        members[_label(path, paths)] = _score(args, state, focus, mutations)
+    return ensemble(list(members.values())), members
 
 
 def _draw(args, scores: Scores, mutations: MutationSet, focus: Focus, matrix, figure) -> None:
