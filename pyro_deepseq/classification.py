@@ -23,10 +23,10 @@ x is clamped at the parabola's vertex on its wrong side (:meth:`Mixture.posterio
 index beyond the vertex gets the vertex's posterior. This is exact, needs no other variant, and
 leaves the posterior unchanged on the side where it already rises with the index.
 
-**Failed separation.** A mixture with a component of under ``MIN_WEIGHT`` of the variants or with
-Ashman's D = √2 |μ₁ − μ₀| / √(σ₀² + σ₁²) under ``MIN_SEPARATION`` does not separate the indices;
-its protein gets a :class:`~pyro_deepseq.errors.DataWarning` naming it and every class
-``Uncertain``.
+**Failed separation.** A mixture whose BIC is no better than one Gaussian's, with a component
+of under ``MIN_WEIGHT`` of the variants, or with Ashman's D = √2 |μ₁ − μ₀| / √(σ₀² + σ₁²) under
+``MIN_SEPARATION`` does not separate the indices; its protein gets a
+:class:`~pyro_deepseq.errors.DataWarning` naming it and every class ``Uncertain``.
 """
 
 from __future__ import annotations
@@ -35,12 +35,13 @@ import json
 import math
 import warnings
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from scipy.special import expit
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import roc_auc_score, roc_curve
 from sklearn.mixture import GaussianMixture
@@ -103,11 +104,15 @@ class Mixture:
     Attributes
     ----------
     weights, means, sds : tuple of two floats
+    evidence : float
+        BIC of one Gaussian minus BIC of the two, on the indices fitted (positive: two components
+        explain them better); infinite when not measured.
     """
 
     weights: tuple[float, float]
     means: tuple[float, float]
     sds: tuple[float, float]
+    evidence: float = math.inf
 
     def log_odds(self, index) -> np.ndarray:
         """log P(pathogenic, x) − log P(benign, x), the parabola a·x² + b·x + c."""
@@ -131,7 +136,7 @@ class Mixture:
         if monotone and vertex is not None:
             a = self._parabola()[0]
             x = np.maximum(x, vertex) if a > 0 else np.minimum(x, vertex)
-        return 1.0 / (1.0 + np.exp(-self.log_odds(x)))
+        return expit(self.log_odds(x))
 
     def density(self, index) -> np.ndarray:
         """(n, 2) weighted densities w_k N(x; μ_k, σ_k²) of each component."""
@@ -149,6 +154,8 @@ class Mixture:
 
     def problem(self) -> str | None:
         """Why this mixture does not separate the indices, or None when it does."""
+        if self.evidence <= 0:
+            return f"one Gaussian fits the indices as well (BIC {self.evidence:+.1f} for two)"
         if min(self.weights) < MIN_WEIGHT:
             return f"one component holds {min(self.weights):.1%} of the variants"
         if self.separation() < MIN_SEPARATION:
@@ -156,11 +163,14 @@ class Mixture:
         return None
 
     def to_dict(self) -> dict:
-        return {key: list(value) for key, value in asdict(self).items()}
+        values = {key: list(getattr(self, key)) for key in ("weights", "means", "sds")}
+        return values | {"evidence": self.evidence if math.isfinite(self.evidence) else None}
 
     @classmethod
     def from_dict(cls, values: dict) -> Mixture:
-        return cls(*(tuple(float(v) for v in values[key]) for key in ("weights", "means", "sds")))
+        parts = (tuple(float(v) for v in values[key]) for key in ("weights", "means", "sds"))
+        evidence = values.get("evidence")
+        return cls(*parts, math.inf if evidence is None else float(evidence))
 
     def _parabola(self) -> tuple[float, float, float]:
         (w0, w1), (m0, m1), (s0, s1) = self.weights, self.means, self.sds
@@ -189,10 +199,12 @@ def fit_mixture(index, seed: int = 0, n_init: int = 10) -> Mixture:
         model.fit(x)
     order = np.argsort(model.means_[:, 0])  # benign, then pathogenic
     sds = np.sqrt(model.covariances_.reshape(2))[order]
+    one = GaussianMixture(1, reg_covar=1e-6).fit(x)
     return Mixture(
         tuple(model.weights_[order].tolist()),
         tuple(model.means_[order, 0].tolist()),
         tuple(sds.tolist()),
+        float(one.bic(x) - model.bic(x)),
     )
 
 

@@ -107,7 +107,7 @@ def _classify(argv: Sequence[str] | None) -> int:
         if path is not None and path.exists() and not args.force:
             raise DataError(f"{path} exists; pass --force to overwrite it")
     labels = _labels(args, sources)
-    tables, focuses = _score(args, sources)
+    tables, focuses = _score(args, sources, labels)
     scored = time.perf_counter()
     thresholds = cls.Thresholds.load(args.thresholds) if args.thresholds else None
     weight = cls.PROTEIN_WEIGHT if args.protein_weight is None else args.protein_weight
@@ -186,8 +186,9 @@ def _labels(args, sources: dict) -> pd.DataFrame | None:
     return labels
 
 
-def _score(args, sources: dict) -> tuple[dict[str, pd.DataFrame], dict[str, Focus]]:
-    """Each protein's singles table and focus: scored with its runs, or read."""
+def _score(args, sources: dict, labels) -> tuple[dict[str, pd.DataFrame], dict[str, Focus]]:
+    """Each protein's singles table and focus: scored with its runs, or read. Labels that do not
+    match a protein are refused before it is scored."""
     tables, focuses = {}, {}
     for name, source in sources.items():
         if isinstance(source, Path):
@@ -197,6 +198,10 @@ def _score(args, sources: dict) -> tuple[dict[str, pd.DataFrame], dict[str, Focu
         state = load_checkpoint(source[0])
         focus = Focus.from_metadata(state["alignment"])
         mutations = MutationSet.all_singles(focus)
+        if labels is not None and (labels["protein"] == name).any():
+            mutants = mutations.scoreable["mutant"]
+            unscored = cls.singles_table(mutants, np.zeros(len(mutants)), np.zeros(len(mutants)))
+            cls.match_labels(labels[labels["protein"] == name], unscored, focus, args.labels)
         scores, _ = predict.score_runs(_scoring_args(args), source, mutations, state)
         del state
         mutants = mutations.scoreable["mutant"].tolist()
