@@ -188,12 +188,19 @@ def fit_mixture(index, seed: int = 0, n_init: int = 10) -> Mixture:
     index : array, shape (n,)
         Finite indices, n ≥ ``MIN_VARIANTS``.
     seed, n_init : int
-        The initialisations (k-means++ starts of EM) and the seed that fixes them.
+        The seed, and the number of initialisations (k-means++ starts of EM, the best kept).
     """
     x = np.asarray(index, dtype=np.float64).reshape(-1, 1)
     if len(x) < MIN_VARIANTS or not np.isfinite(x).all():
         raise DataError(f"a mixture needs at least {MIN_VARIANTS} finite indices, got {len(x)}")
-    model = GaussianMixture(2, n_init=n_init, random_state=seed, max_iter=500, reg_covar=1e-6)
+    model = GaussianMixture(
+        2,
+        n_init=n_init,
+        init_params="k-means++",
+        random_state=seed,
+        max_iter=500,
+        reg_covar=1e-6,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         model.fit(x)
@@ -678,16 +685,17 @@ def roc_figure(labelled: pd.DataFrame, name: str = "") -> Figure:
     """ROC curves of the score and of the raw index against the labels."""
     figure = Figure(figsize=(4.5, 4.5), layout="constrained")
     ax = figure.subplots()
-    for column, text in (("score", "EVE score"), ("evol_index", "evolutionary index")):
+    curves = (("score", "EVE score", "-"), ("evol_index", "evolutionary index", "--"))
+    for column, text, style in curves:
         false, true, _ = roc_curve(labelled["label"], labelled[column])
         auc = roc_auc_score(labelled["label"], labelled[column])
-        ax.plot(false, true, label=f"{text}: AUC {auc:.3f}")
+        ax.plot(false, true, linestyle=style, label=f"{text}: AUC {auc:.3f}")
     ax.plot([0, 1], [0, 1], color="0.7", linestyle=":")
     pathogenic = int(labelled["label"].sum())
     ax.set(
         xlabel="false positive rate",
         ylabel="true positive rate",
-        title=f"{name} {pathogenic:,} pathogenic, {len(labelled) - pathogenic:,} benign".strip(),
+        title=f"{name}: {pathogenic:,} pathogenic, {len(labelled) - pathogenic:,} benign",
     )
     ax.legend(loc="lower right", fontsize="small")
     return figure

@@ -52,9 +52,8 @@ def test_the_posterior_matches_scikit_learn_where_it_is_monotone():
     from sklearn.mixture import GaussianMixture
 
     x = two_gaussians()
-    model = GaussianMixture(2, n_init=10, random_state=0, max_iter=500, reg_covar=1e-6).fit(
-        x.reshape(-1, 1)
-    )
+    settings = {"init_params": "k-means++", "max_iter": 500, "reg_covar": 1e-6}
+    model = GaussianMixture(2, n_init=10, random_state=0, **settings).fit(x.reshape(-1, 1))
     grid = np.linspace(-0.5, 8, 50)
     pathogenic = int(np.argmax(model.means_[:, 0]))
     expected = model.predict_proba(grid.reshape(-1, 1))[:, pathogenic]
