@@ -371,7 +371,8 @@ def classify(
         indices when there are several (at 1 the global mixture is not used).
     thresholds : Thresholds, optional
         A saved scale: its uncertainty cut, global mixture and weight replace ``retain``, the
-        fitted global mixture and ``protein_weight``.
+        fitted global mixture and ``protein_weight`` (a scale saved without a global mixture
+        scores with each protein's own).
     """
     if not 0.0 <= protein_weight <= 1.0:
         raise DataError(
@@ -383,7 +384,7 @@ def classify(
     for name, table in tables.items():
         mixtures[name], problems[name] = _own_mixture(table["evol_index"], seed)
     pooled = thresholds.pooled if thresholds is not None else None
-    if pooled is None and len(tables) > 1 and protein_weight < 1.0:
+    if thresholds is None and len(tables) > 1 and protein_weight < 1.0:
         everything = np.concatenate([t["evol_index"].to_numpy() for t in tables.values()])
         pooled = fit_mixture(everything, seed)
     pooled_problem = None if pooled is None or protein_weight == 1.0 else pooled.problem()

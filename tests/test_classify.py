@@ -131,6 +131,12 @@ def test_thresholds_saved_and_loaded_classify_a_later_protein_on_the_same_scale(
     expected = cls.mixed_score(index, later.mixtures["c"], loaded.pooled, 0.3)
     np.testing.assert_allclose(later.tables["c"]["score"], expected)
     assert later.thresholds.uncertainty == first.thresholds.uncertainty
+    alone = cls.classify(tables, thresholds=cls.Thresholds(0.75, 0.5))  # saved without a global
+    own = alone.mixtures["a"].posterior(tables["a"]["evol_index"])
+    np.testing.assert_allclose(alone.tables["a"]["score"], own)
+    assert (alone.tables["a"]["uncertainty"] <= 0.5).sum() == (
+        alone.tables["a"]["class"] != "Uncertain"
+    ).sum()
     (tmp_path / "bad.json").write_text("{}")
     with pytest.raises(DataError, match="bad.json: not a thresholds file"):
         cls.Thresholds.load(tmp_path / "bad.json")
