@@ -13,6 +13,8 @@ COMMANDS = {
     "fit": "train a model on an alignment",
     "predict": "score variants with trained runs",
     "embed": "latent coordinates of sequences",
+    "classify": "clinical classes of every single substitution, as EVE",
+    "proteingym": "evaluate or compare a ProteinGym run (see sweep --proteingym)",
     "align": "build a model-ready alignment from a sequence and a database",
     "inspect": "summarise an alignment (and a DMS table) before training",
     "sweep": "many families × seeds on Ray",

@@ -23,12 +23,12 @@ import torch
 
 from . import plots
 from .data.alignment import ALPHABETS, Alignment
+from .data.focus import Focus
 from .data.mutations import WILD_TYPE_MISMATCH, MutationSet
 from .data.synthetic import default_family
 from .data.variants import from_sequences
 from .errors import DataError
 from .inference.checkpoint import (
-    Focus,
     alignment_metadata,
     file_sha256,
     load_checkpoint,

@@ -22,9 +22,9 @@ from scipy.stats import spearmanr
 
 from . import plots
 from .api import SCORING_OPTIONS, Ensemble, scoring_options
+from .data.focus import Focus
 from .data.mutations import MutationSet
 from .errors import DataError
-from .inference.checkpoint import Focus
 from .scoring import ESTIMATORS, PRECISIONS, Scores
 from .utils.cli import run
 

@@ -25,6 +25,7 @@ LAYERS = {
     "embed": 5,
     "align": 5,
     "proteingym": 5,
+    "classify": 5,
     "retries": 5,  # the sweep's rules for trying a job again
     "runs": 4,  # what a sweep trains and scores
     "sweep": 6,  # runs the other commands

@@ -8,35 +8,14 @@ optimizer and random-number states), written atomically and always read with
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from ..errors import DataError
 from ..utils.files import atomic_write
 
 FORMAT = 1
-
-
-@dataclass(frozen=True)
-class Focus:
-    """What a trained model knows of its alignment's focus: enough to map and encode mutants."""
-
-    focus_name: str
-    focus_sequence: str
-    positions: np.ndarray
-    alphabet: str
-
-    @property
-    def focus_codes(self) -> np.ndarray:
-        return np.array([self.alphabet.index(c) for c in self.focus_sequence], dtype=np.uint8)
-
-    @classmethod
-    def from_metadata(cls, metadata: dict) -> Focus:
-        positions = np.asarray(metadata["positions"], dtype=np.int64)
-        return cls(metadata["focus"], metadata["focus_sequence"], positions, metadata["alphabet"])
 
 
 def alignment_metadata(alignment) -> dict:
