@@ -159,7 +159,7 @@ def test_recommendation_follows_eve_criteria():
         return Depth(bits, n, columns, 100, n / 2)
 
     good = [depth(0.3, 50_000, 95), depth(0.5, 5_000, 90), depth(0.7, 900, 85)]
-    assert recommend(good)[0] == 1 and recommend(good)[1].startswith("meets")
+    assert recommend(good)[0] == 0 and recommend(good)[1].startswith("meets")
     shallow = [depth(0.3, 800, 95), depth(0.5, 300, 90), depth(0.7, 200, 70)]
     assert recommend(shallow)[0] == 0 and "nearest" in recommend(shallow)[1]
     deep = [depth(0.1, 400_000, 99), depth(0.3, 150_000, 95)]
