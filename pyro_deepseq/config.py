@@ -30,6 +30,7 @@ class ModelConfig:
     temperature: bool = True
     logit_p: float = 0.001
     prior_sd: float = 4.0
+    site_offset: bool = False  # logits offset by the site-independent model's log-frequencies
     ladder_dims: tuple[int, ...] = (16,)
     ladder_hidden: int = 256
     decoder: str = "sparse"

@@ -25,11 +25,12 @@ from .alignment import ALPHABETS, Alignment
 from .checkpoint import alignment_metadata, file_sha256, load_checkpoint, save_checkpoint
 from .cli import run
 from .config import ModelConfig, TrainConfig, from_dict, to_dict
+from .diagnostics import warn_alignment
 from .errors import DataError
 from .files import atomic_write
 from .independent import SiteIndependentModel
 from .models import MODELS, build_model, latent_means, options
-from .presets import PRESETS
+from .presets import AUTO, PRESETS, auto_preset
 from .synthetic import default_family
 from .training import Trainer, write_history
 
@@ -63,6 +64,7 @@ HELP = {
     "temperature": "a learnt scale of the logits",
     "logit_p": "prior probability that a sparsity group is on",
     "prior_sd": "prior sd of the sparsity logits",
+    "site_offset": "offset the logits by the site-independent model's log-frequencies",
     "ladder_dims": "sizes of the Ladder VAE's latents above z_1 (one level each)",
     "ladder_hidden": "width of each Ladder level's bottom-up and top-down networks",
     "decoder": "the Ladder VAE's decoder: sparse (DeepSequence's) or dense (the vanilla VAE's)",
@@ -80,9 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--preset",
-        choices=PRESETS,
-        help="paper: the released DeepSequence run (300,000 steps); fast: "
-        f"{PRESETS['fast'][1]['steps']:,} steps to the same accuracy; other flags override it",
+        choices=[AUTO, *PRESETS],
+        help="auto (the default with --alignment): settings chosen from the alignment's size and "
+        "depth; paper: the released DeepSequence run (300,000 steps); fast: "
+        f"{PRESETS['fast'][1]['steps']:,} steps, tuned on BLAT; other flags override it",
     )
     parser.add_argument("--out", type=Path, help="run folder (default runs/NAME-MODEL-seedS)")
     parser.add_argument(
@@ -139,7 +142,12 @@ def _fit(argv: Sequence[str] | None) -> int:
 
 
 def _fit_one(args, given: dict, out: Path | None) -> int:
-    model_config, train_config = _configs(args.model, args.preset, given)
+    model_config, train_config = _configs(args.model, _preset(args), given)
+    alignment, choice = None, {"preset": _preset(args)}
+    if choice["preset"] == AUTO and not args.resume:  # the settings depend on the alignment
+        alignment = _load_alignment(train_config, None)
+        model_config, train_config, choice["reason"] = _auto_configs(args.model, alignment, given)
+        print(choice["reason"])
     out = out or _default_out(train_config, model_config)
     checkpoint = out / "model.pt"
     state = None
@@ -150,20 +158,22 @@ def _fit_one(args, given: dict, out: Path | None) -> int:
         model_config, train_config = _resumed_configs(
             state, model, {**preset_model, **preset_train, **given}
         )
+        choice = state.get("preset", choice)
     elif checkpoint.exists():
         raise DataError(
             f"{checkpoint} exists: pass --resume to continue it, or choose another --out"
         )
-    alignment = _load_alignment(train_config, state)
+    alignment = alignment or _load_alignment(train_config, state)
+    warn_alignment(alignment)
     labels = plots.read_labels(args.labels, alignment.headers) if args.labels else None
     if model_config.model == "independent":
         return _fit_independent(alignment, model_config, train_config, out)
     pyro.set_rng_seed(train_config.seed)
     model = build_model(model_config, alignment.num_positions, len(alignment.alphabet))
-    trainer = Trainer(model, alignment, model_config, train_config, checkpoint)
+    trainer = Trainer(model, alignment, model_config, train_config, checkpoint, choice)
     if state is not None:
         trainer.restore(state)
-    _write_config(out, model_config, train_config, trainer.metadata)
+    _write_config(out, model_config, train_config, trainer.metadata, choice)
     try:
         progress = trainer.run(show_progress=not args.quiet)
     except KeyboardInterrupt:
@@ -199,11 +209,37 @@ def _plot(trainer: Trainer, alignment: Alignment, out: Path, labels: list | None
     print("wrote " + ", ".join(map(str, written)))
 
 
-def _configs(model: str | None, preset: str | None, given: dict):
-    """The run's settings: defaults, then the preset's, then the flags given."""
-    preset_model, preset_train = PRESETS.get(preset, ({}, {}))
+def _preset(args) -> str | None:
+    """The preset asked for; without one, ``auto`` for a Bayesian VAE on a user's alignment (the
+    embedded synthetic family keeps the plain defaults)."""
+    if args.preset or args.resume:
+        return args.preset
+    if getattr(args, "alignment", None) and (args.model or DEFAULT_MODEL) == DEFAULT_MODEL:
+        return AUTO
+    return None
+
+
+def _auto_configs(model: str | None, alignment: Alignment, given: dict):
+    """The auto preset's settings for ``alignment``, then the flags given; and why."""
+    preset_model, preset_train, reason = auto_preset(
+        alignment.num_sequences, alignment.num_positions, alignment.neff
+    )
+    return (*_configs(model, (preset_model, preset_train), given), reason)
+
+
+def _configs(model: str | None, preset, given: dict):
+    """The run's settings: defaults, then the preset's, then the flags given.
+
+    ``preset`` is a preset's name, its (model, training) settings, or None (``auto`` before the
+    alignment is read: plain defaults).
+    """
+    if isinstance(preset, tuple):
+        preset_model, preset_train = preset
+        preset = AUTO
+    else:
+        preset_model, preset_train = PRESETS.get(preset, ({}, {}))
     model = model or preset_model.get("model", DEFAULT_MODEL)
-    if preset and preset_model["model"] != model:
+    if preset_model and preset_model["model"] != model:
         raise DataError(f"--preset {preset} is a preset of --model {preset_model['model']}")
     model_names = {f.name for f in dataclasses.fields(ModelConfig)}
     model_given = {k: v for k, v in given.items() if k in model_names}
@@ -273,12 +309,13 @@ def _fit_independent(alignment, model_config, train_config, out: Path) -> int:
     return 0
 
 
-def _write_config(out: Path, model_config, train_config, metadata: dict) -> None:
+def _write_config(out: Path, model_config, train_config, metadata: dict, choice=None) -> None:
     summary = {k: v for k, v in metadata.items() if k not in ("positions", "focus_sequence")}
     document = {
         "model": to_dict(model_config),
         "train": to_dict(train_config),
         "alignment": summary,
+        "preset": choice or {"preset": None},
     }
     with atomic_write(out / "config.json") as temporary:
         temporary.write_text(json.dumps(document, indent=2) + "\n")

@@ -12,6 +12,9 @@ import math
 #: √(1 − β2) / (1 − β1): its updates were those of a standard Adam at this learning rate.
 PAPER_LR = 1e-3 * math.sqrt(1 - 0.999) / (1 - 0.9)
 
+#: The preset ``fit --alignment`` uses when none is given: chosen by :func:`auto_preset`.
+AUTO = "auto"
+
 PRESETS = {
     # run_svi.py: the architecture and initialisation are the model's defaults.
     "paper": ({"model": "bayesian"}, {"steps": 300_000, "batch_size": 100, "lr": PAPER_LR}),
@@ -27,3 +30,26 @@ PRESETS = {
         {"steps": 6_000, "batch_size": 100, "lr": 3e-3, "lr_schedule": "cosine"},
     ),
 }
+
+
+def auto_preset(num_sequences: int, length: int, neff: float) -> tuple[dict, dict, str]:
+    """The default settings for an alignment of N sequences, L focus columns and Neff.
+
+    Returns the model settings, the training settings and one line saying what was chosen and
+    why. Pure: the same numbers always give the same choice.
+    """
+    depth = neff / length
+    model = {
+        "model": "bayesian",
+        "encoder_hidden": (500,),
+        "decoder_hidden": (100, 500),
+        "site_offset": True,
+    }
+    train = {"steps": 6_000, "batch_size": 100, "lr": 3e-3, "lr_schedule": "cosine"}
+    kind = "shallow" if depth < 1 else "deep"
+    reason = (
+        f"auto preset: Neff/L = {depth:.2f} ({kind}; N {num_sequences:,}, L {length}, "
+        f"Neff {neff:,.0f}): the fast preset's networks and schedule, logits offset by the "
+        "site-independent model"
+    )
+    return model, train, reason
