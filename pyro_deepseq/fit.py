@@ -65,6 +65,7 @@ HELP = {
     "logit_p": "prior probability that a sparsity group is on",
     "prior_sd": "prior sd of the sparsity logits",
     "site_offset": "offset the logits by the site-independent model's log-frequencies",
+    "initial_log_scale": "initial log σ of the decoder weights' posteriors",
     "ladder_dims": "sizes of the Ladder VAE's latents above z_1 (one level each)",
     "ladder_hidden": "width of each Ladder level's bottom-up and top-down networks",
     "decoder": "the Ladder VAE's decoder: sparse (DeepSequence's) or dense (the vanilla VAE's)",
@@ -167,7 +168,7 @@ def _fit_one(args, given: dict, out: Path | None) -> int:
     warn_alignment(alignment)
     labels = plots.read_labels(args.labels, alignment.headers) if args.labels else None
     if model_config.model == "independent":
-        return _fit_independent(alignment, model_config, train_config, out)
+        return _fit_independent(alignment, model_config, train_config, out, choice)
     pyro.set_rng_seed(train_config.seed)
     model = build_model(model_config, alignment.num_positions, len(alignment.alphabet))
     trainer = Trainer(model, alignment, model_config, train_config, checkpoint, choice)
@@ -220,9 +221,15 @@ def _preset(args) -> str | None:
 
 
 def _auto_configs(model: str | None, alignment: Alignment, given: dict):
-    """The auto preset's settings for ``alignment``, then the flags given; and why."""
+    """The auto preset's settings for ``alignment``, then the flags given; and why.
+
+    Asking for the VAE (``--model bayesian``, or any of its settings) keeps the VAE on a shallow
+    alignment, where the auto preset would otherwise fit the site-independent model.
+    """
+    model_names = {f.name for f in dataclasses.fields(ModelConfig)}
+    vae = model is not None or bool(model_names & set(given))
     preset_model, preset_train, reason = auto_preset(
-        alignment.num_sequences, alignment.num_positions, alignment.neff
+        alignment.num_sequences, alignment.num_positions, alignment.neff, vae
     )
     return (*_configs(model, (preset_model, preset_train), given), reason)
 
@@ -288,7 +295,7 @@ def _load_alignment(config: TrainConfig, state: dict | None) -> Alignment:
     return alignment
 
 
-def _fit_independent(alignment, model_config, train_config, out: Path) -> int:
+def _fit_independent(alignment, model_config, train_config, out: Path, choice=None) -> int:
     """The site-independent baseline, saved as a checkpoint that ``predict`` reads the same way."""
     started = time.perf_counter()
     model = SiteIndependentModel.fit(alignment)
@@ -299,11 +306,12 @@ def _fit_independent(alignment, model_config, train_config, out: Path) -> int:
             "model_config": to_dict(model_config),
             "train_config": to_dict(train_config),
             "alignment": metadata,
+            "preset": choice or {"preset": None},
             "state_dict": {"log_frequencies": torch.as_tensor(model.log_frequencies)},
         },
     )
     write_history({}, out / "history.csv")
-    _write_config(out, model_config, train_config, metadata)
+    _write_config(out, model_config, train_config, metadata, choice)
     print(f"fitted the site-independent model in {time.perf_counter() - started:.2f} s")
     print(f"wrote {out / 'model.pt'}, {out / 'config.json'}")
     return 0

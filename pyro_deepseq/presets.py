@@ -32,24 +32,66 @@ PRESETS = {
 }
 
 
-def auto_preset(num_sequences: int, length: int, neff: float) -> tuple[dict, dict, str]:
+#: Neff / L from which the auto preset trains the VAE (the fast preset) rather than falling back
+#: to the site-independent model. On the depth ladder (docs/accuracy.md) every VAE setting tried
+#: stayed below the site-independent model at Neff/L 0.3 and 1 (DHFR), while on the full
+#: families (Neff/L ≈ 10: BLAT, DHFR) the fast preset beats it by 0.08-0.14.
+DEEP = 3.0
+#: The best shallow VAE measured (DHFR@0.3, @1.0: ρ 0.245 and 0.321 against 0.141 and 0.139 with
+#: the original's log σ = −5): the site-independent offset, and posterior widths that start at
+#: e⁻¹ rather than e⁻⁵. Used when the user asks for the VAE on a shallow alignment.
+SHALLOW_VAE = {"site_offset": True, "initial_log_scale": -1.0}
+
+
+def auto_preset(
+    num_sequences: int, length: int, neff: float, vae: bool = False
+) -> tuple[dict, dict, str]:
     """The default settings for an alignment of N sequences, L focus columns and Neff.
 
-    Returns the model settings, the training settings and one line saying what was chosen and
-    why. Pure: the same numbers always give the same choice.
+    Parameters
+    ----------
+    num_sequences, length : int
+    neff : float
+    vae : bool
+        The user asked for the Bayesian VAE (``--model bayesian`` or one of its settings): on a
+        shallow alignment, train it with :data:`SHALLOW_VAE` rather than fall back to the
+        site-independent model.
+
+    Returns
+    -------
+    model, train : dict
+        Settings for :class:`~pyro_deepseq.config.ModelConfig` and
+        :class:`~pyro_deepseq.config.TrainConfig` (flags given by the user override them).
+    reason : str
+        One line: what was chosen and why. Pure: the same numbers always give the same choice.
     """
     depth = neff / length
-    model = {
-        "model": "bayesian",
-        "encoder_hidden": (500,),
-        "decoder_hidden": (100, 500),
-        "site_offset": True,
-    }
-    train = {"steps": 6_000, "batch_size": 100, "lr": 3e-3, "lr_schedule": "cosine"}
-    kind = "shallow" if depth < 1 else "deep"
-    reason = (
-        f"auto preset: Neff/L = {depth:.2f} ({kind}; N {num_sequences:,}, L {length}, "
-        f"Neff {neff:,.0f}): the fast preset's networks and schedule, logits offset by the "
-        "site-independent model"
+    sizes = f"N {num_sequences:,}, L {length}, Neff {neff:,.0f}"
+    model, train = dict(PRESETS["fast"][0]), dict(PRESETS["fast"][1])
+    if depth >= DEEP:
+        return (
+            model,
+            train,
+            (
+                f"auto preset: Neff/L = {depth:.2f} (deep; {sizes}): the Bayesian VAE with the fast "
+                f"preset's networks and {train['steps']:,}-step schedule"
+            ),
+        )
+    if vae:
+        return (
+            {**model, **SHALLOW_VAE},
+            train,
+            (
+                f"auto preset: Neff/L = {depth:.2f} (shallow, below {DEEP:g}; {sizes}): the Bayesian "
+                "VAE as asked, offset by the site-independent model, posterior widths from e^-1"
+            ),
+        )
+    return (
+        {"model": "independent"},
+        {},
+        (
+            f"auto preset: Neff/L = {depth:.2f} (shallow, below {DEEP:g}; {sizes}): the "
+            "site-independent model, which the VAE did not beat on alignments this shallow "
+            "(--model bayesian trains the VAE anyway)"
+        ),
     )
-    return model, train, reason

@@ -176,7 +176,13 @@ class BayesianModel(PyroModule):
 class BayesianGuide(PyroModule):
     """q(θ) q(z | x): mean-field Normal over the decoder weights, the encoder's q(z | x) for z."""
 
-    def __init__(self, decoder: SparseDecoder, encoder: nn.Module, bayesian: bool):
+    def __init__(
+        self,
+        decoder: SparseDecoder,
+        encoder: nn.Module,
+        bayesian: bool,
+        initial_log_scale: float = INITIAL_LOG_SCALE,
+    ):
         super().__init__()
         self.encoder, self.bayesian = encoder, bayesian
         self.priors = {
@@ -186,8 +192,9 @@ class BayesianGuide(PyroModule):
         if bayesian:
             specs = decoder.weights
             self.loc = _parameter_dict({name: spec.initial() for name, spec in specs.items()})
+            start = float(initial_log_scale)
             self.log_scale = _parameter_dict(
-                {name: torch.full(spec.shape, INITIAL_LOG_SCALE) for name, spec in specs.items()}
+                {name: torch.full(spec.shape, start) for name, spec in specs.items()}
             )
 
     def forward(self, batch: Minibatch) -> None:
@@ -223,6 +230,8 @@ class BayesianVAE(nn.Module):
         Prior of S: N(√2·prior_sd·erfinv(2·logit_p − 1), prior_sd²).
     site_offset : bool
         Add the site-independent model's log-frequencies (:meth:`set_site_offset`) to the logits.
+    initial_log_scale : float
+        Where every variational log σ of the decoder's weights starts (the original's −5).
     """
 
     def __init__(
@@ -240,6 +249,7 @@ class BayesianVAE(nn.Module):
         logit_p: float = 0.001,
         prior_sd: float = 4.0,
         site_offset: bool = False,
+        initial_log_scale: float = INITIAL_LOG_SCALE,
     ):
         super().__init__()
         self.global_latents = bayesian
@@ -259,7 +269,7 @@ class BayesianVAE(nn.Module):
         with local_params():
             self.model = BayesianModel(decoder, StandardNormalPrior(latent_dim), bayesian)
             encoder = GaussianEncoder(length, letters, encoder_hidden, latent_dim)
-            self.guide = BayesianGuide(decoder, encoder, bayesian)
+            self.guide = BayesianGuide(decoder, encoder, bayesian, initial_log_scale)
 
     def set_site_offset(self, log_frequencies) -> None:
         """Set the logits' fixed offset (``site_offset`` models): array-like of shape (L, K)."""
