@@ -66,32 +66,18 @@ def auto_preset(
         One line: what was chosen and why. Pure: the same numbers always give the same choice.
     """
     depth = neff / length
+    head = f"auto preset: Neff/L = {depth:.2f} ("
     sizes = f"N {num_sequences:,}, L {length}, Neff {neff:,.0f}"
     model, train = dict(PRESETS["fast"][0]), dict(PRESETS["fast"][1])
     if depth >= DEEP:
-        return (
-            model,
-            train,
-            (
-                f"auto preset: Neff/L = {depth:.2f} (deep; {sizes}): the Bayesian VAE with the fast "
-                f"preset's networks and {train['steps']:,}-step schedule"
-            ),
-        )
+        reason = "the Bayesian VAE with the fast preset's networks and schedule"
+        return model, train, f"{head}deep; {sizes}): {reason}"
+    head = f"{head}shallow, below {DEEP:g}; {sizes}): "
     if vae:
-        return (
-            {**model, **SHALLOW_VAE},
-            train,
-            (
-                f"auto preset: Neff/L = {depth:.2f} (shallow, below {DEEP:g}; {sizes}): the Bayesian "
-                "VAE as asked, offset by the site-independent model, posterior widths from e^-1"
-            ),
-        )
-    return (
-        {"model": "independent"},
-        {},
-        (
-            f"auto preset: Neff/L = {depth:.2f} (shallow, below {DEEP:g}; {sizes}): the "
-            "site-independent model, which the VAE did not beat on alignments this shallow "
-            "(--model bayesian trains the VAE anyway)"
-        ),
+        reason = "the Bayesian VAE as asked, offset by the site-independent model, log σ from -1"
+        return {**model, **SHALLOW_VAE}, train, head + reason
+    reason = (
+        "the site-independent model, which the VAE did not beat on alignments this shallow "
+        "(--model bayesian trains the VAE anyway)"
     )
+    return {"model": "independent"}, {}, head + reason
