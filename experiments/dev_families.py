@@ -111,6 +111,11 @@ def settings(alignment: Alignment, args) -> tuple[dict, dict, str]:
 
 def run_seed(alignment, dms, model, train, seed: int, args) -> tuple[dict, list[np.ndarray]]:
     """Train one model and score every DMS table: the run's record, and Δ per table."""
+    if model["model"] == "independent":  # the auto preset's choice for shallow alignments
+        site = SiteIndependentModel.fit(alignment)
+        deltas = [site.delta(m.codes, alignment.focus_codes) for _, m in dms]
+        rho = [spearman(d, m) for d, (_, m) in zip(deltas, dms, strict=True)]
+        return {"seed": seed, "steps": 0, "rho": rho, "fit_minutes": 0.0}, deltas
     model_config = ModelConfig(**model)
     config = TrainConfig(
         **{**train, "seed": seed, "checkpoint_every": 10**9, "device": "cpu", "log_every": 50}
