@@ -34,9 +34,9 @@ PRESETS = {
 
 #: Neff / L from which the auto preset trains the VAE (the fast preset) rather than falling back
 #: to the site-independent model. On the depth ladder (docs/accuracy.md) every VAE setting tried
-#: stayed below the site-independent model at Neff/L 0.3 and 1 (DHFR), while on the full
-#: families (Neff/L ≈ 10: BLAT, DHFR) the fast preset beats it by 0.08-0.14.
-DEEP = 3.0
+#: stayed below the site-independent model at Neff/L 0.3, 1 and 3 (DHFR, 2,000 steps), while on
+#: the full families (Neff/L ≈ 10: BLAT, DHFR) the fast preset beats it by 0.08-0.14.
+DEEP = 5.0
 #: The best shallow VAE measured (DHFR@0.3, @1.0: ρ 0.245 and 0.321 against 0.141 and 0.139 with
 #: the original's log σ = −5): the site-independent offset, and posterior widths that start at
 #: e⁻¹ rather than e⁻⁵. Used when the user asks for the VAE on a shallow alignment.

@@ -40,7 +40,7 @@ def test_auto_preset_chooses_from_the_alignments_depth():
     # DHFR subsampled to Neff/L 1: shallow, the site-independent model
     model, train, reason = auto_preset(211, 159, 159.1)
     assert (model, train) == ({"model": "independent"}, {})
-    assert "(shallow, below 3;" in reason and "site-independent model" in reason
+    assert "(shallow, below 5;" in reason and "site-independent model" in reason
     # the same, when the user asks for the VAE: the shallow VAE settings
     model, train, _ = auto_preset(211, 159, 159.1, vae=True)
     assert model == {**fast_model, "site_offset": True, "initial_log_scale": -1.0}
@@ -77,7 +77,7 @@ def test_fit_says_and_stores_what_auto_chose(tmp_path, capsys):
     assert fit.main(["--alignment", str(family), "--steps", "3", "--out", str(out), *TINY]) == 0
     captured = capsys.readouterr()
     line = next(s for s in captured.out.splitlines() if s.startswith("auto preset:"))
-    assert "Neff/L = 0.75 (shallow, below 3; N 3, L 4, Neff 3): the Bayesian VAE as asked" in line
+    assert "Neff/L = 0.75 (shallow, below 5; N 3, L 4, Neff 3): the Bayesian VAE as asked" in line
     assert f"warning: {family}: shallow alignment, Neff/L = 0.75" in captured.err
     state = load_checkpoint(out)
     assert state["preset"] == {"preset": "auto", "reason": line}
@@ -167,7 +167,7 @@ def test_shallow_blat_with_the_default_settings_keeps_the_site_independent_floor
     assert shallow.neff / shallow.num_positions == pytest.approx(0.3, abs=0.01)
     mutations = MutationSet.from_table(BLAT_DMS, shallow, score_column="2500")
     model, _, reason = auto_preset(shallow.num_sequences, shallow.num_positions, shallow.neff)
-    assert model == {"model": "independent"} and "(shallow, below 3;" in reason
+    assert model == {"model": "independent"} and "(shallow, below 5;" in reason
     # the default's fit: the site-independent model of the subsample
     site = SiteIndependentModel.fit(shallow).delta(mutations.codes, shallow.focus_codes)
     rho = spearmanr(site, mutations.scoreable["score"]).statistic
