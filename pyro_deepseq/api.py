@@ -23,6 +23,7 @@ import torch
 
 from . import plots
 from .data.alignment import ALPHABETS, Alignment
+from .data.diagnostics import warn_alignment
 from .data.focus import Focus
 from .data.mutations import WILD_TYPE_MISMATCH, MutationSet
 from .data.synthetic import default_family
@@ -35,7 +36,8 @@ from .inference.checkpoint import (
     save_checkpoint,
 )
 from .inference.config import ModelConfig, TrainConfig, to_dict
-from .inference.settings import default_out, resolve, resumed
+from .inference.presets import AUTO
+from .inference.settings import chosen_preset, default_out, resolve, resolve_auto, resumed
 from .inference.training import Progress, Trainer, write_history
 from .models import build_model, latent_posterior
 from .models.independent import SiteIndependentModel
@@ -83,7 +85,14 @@ class DeepSequence:
         if alignment is not None:
             settings["alignment"] = str(alignment)
         model = settings.pop("model", None)
-        model_config, train_config = resolve(model, preset, settings)
+        self.choice = {"preset": chosen_preset(preset, model, alignment is not None)}
+        if self.choice["preset"] == AUTO:  # the settings depend on the alignment
+            loaded = loaded or _read_alignment(resolve(model, None, settings)[1], None)
+            model_config, train_config, reason = resolve_auto(model, settings, loaded)
+            self.choice["reason"] = reason
+            print(reason)
+        else:
+            model_config, train_config = resolve(model, self.choice["preset"], settings)
         out = Path(out) if out is not None else default_out(model_config, train_config)
         if (out / "model.pt").exists():
             raise DataError(
@@ -97,8 +106,9 @@ class DeepSequence:
         self.train_config: TrainConfig = train_config
         self.out = Path(out)
         self._state, self._alignment, self._trainer = state, alignment, None
-        if state is None and alignment is None:
-            self._alignment = _read_alignment(train_config, None)
+        if state is None:
+            self._alignment = alignment or _read_alignment(train_config, None)
+            warn_alignment(self._alignment)
         self.metadata = state["alignment"] if state else alignment_metadata(self._alignment)
         self.focus = Focus.from_metadata(self.metadata)
         self.vae = None
@@ -122,6 +132,7 @@ class DeepSequence:
         model_config, train_config = resumed(state, model, changes)
         folder = path if path.is_dir() else path.parent
         instance = cls.__new__(cls)
+        instance.choice = state.get("preset", {"preset": None})
         instance._setup(model_config, train_config, folder, state)
         return instance
 
@@ -179,7 +190,12 @@ class DeepSequence:
 
     def _new_trainer(self) -> Trainer:
         trainer = Trainer(
-            self.vae, self.alignment, self.model_config, self.train_config, self.out / "model.pt"
+            self.vae,
+            self.alignment,
+            self.model_config,
+            self.train_config,
+            self.out / "model.pt",
+            self.choice,
         )
         if self._state is not None:
             trainer.restore(self._state)
@@ -194,6 +210,7 @@ class DeepSequence:
             "model_config": to_dict(self.model_config),
             "train_config": to_dict(self.train_config),
             "alignment": metadata,
+            "preset": self.choice,
             "state_dict": {"log_frequencies": torch.as_tensor(model.log_frequencies)},
         }
         save_checkpoint(self.out / "model.pt", self._state)
@@ -206,6 +223,7 @@ class DeepSequence:
             "model": to_dict(self.model_config),
             "train": to_dict(self.train_config),
             "alignment": summary,
+            "preset": self.choice,
         }
         with atomic_write(self.out / "config.json") as temporary:
             temporary.write_text(json.dumps(document, indent=2) + "\n")

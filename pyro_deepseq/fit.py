@@ -21,7 +21,7 @@ from .data.alignment import ALPHABETS
 from .errors import DataError
 from .inference import settings
 from .inference.config import ModelConfig, TrainConfig
-from .inference.presets import PRESETS
+from .inference.presets import AUTO, PRESETS
 from .models import MODELS
 from .utils.cli import run
 
@@ -55,6 +55,8 @@ HELP = {
     "temperature": "a learnt scale of the logits",
     "logit_p": "prior probability that a sparsity group is on",
     "prior_sd": "prior sd of the sparsity logits",
+    "site_offset": "offset the logits by the site-independent model's log-frequencies",
+    "initial_log_scale": "initial log σ of the decoder weights' posteriors",
     "ladder_dims": "sizes of the Ladder VAE's latents above z_1 (one level each)",
     "ladder_hidden": "width of each Ladder level's bottom-up and top-down networks",
     "decoder": "the Ladder VAE's decoder: sparse (DeepSequence's) or dense (the vanilla VAE's)",
@@ -70,9 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--preset",
-        choices=PRESETS,
-        help="paper: the released DeepSequence run (300,000 steps); fast: "
-        f"{PRESETS['fast'][1]['steps']:,} steps to the same accuracy; other flags override it",
+        choices=[AUTO, *PRESETS],
+        help="auto (the default with --alignment): settings chosen from the alignment's size and "
+        "depth; paper: the released DeepSequence run (300,000 steps); fast: "
+        f"{PRESETS['fast'][1]['steps']:,} steps, tuned on BLAT; other flags override it",
     )
     parser.add_argument("--out", type=Path, help="run folder (default runs/NAME-MODEL-seedS)")
     parser.add_argument(

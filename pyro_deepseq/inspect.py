@@ -20,6 +20,7 @@ import pandas as pd
 from scipy.stats import spearmanr
 
 from .data.alignment import ALPHABETS, Alignment
+from .data.diagnostics import warn_alignment, warn_mutations
 from .data.mutations import MutationSet
 from .errors import DataError
 from .models.independent import SiteIndependentModel
@@ -58,7 +59,9 @@ def _inspect(argv: Sequence[str] | None) -> int:
     alignment = Alignment.from_file(
         args.alignment, args.theta, args.alphabet, args.focus, args.device
     )
+    warn_alignment(alignment)
     report = alignment.summary()
+    report["neff_per_column"] = round(report["neff"] / report["num_positions"], 3)
     if args.mutations is not None:
         report.update(_mutation_report(alignment, args))
     if args.weights_out is not None:
@@ -73,6 +76,7 @@ def _mutation_report(alignment: Alignment, args: argparse.Namespace) -> dict:
     mutations = MutationSet.from_table(
         args.mutations, alignment, args.mutant_column, args.score_column
     )
+    warn_mutations(mutations, args.mutations)
     report = {
         "mutations": str(args.mutations),
         "score_column": mutations.score_column,
@@ -112,6 +116,7 @@ def _format(report: dict, alignment: Alignment) -> str:
         ),
         ("focus columns", f"{report['num_positions']} (positions {_positions(alignment)})"),
         ("Neff", f"{report['neff']:,.1f} (theta {report['theta']})"),
+        ("Neff/L", f"{report['neff_per_column']:.2f} (below 1: shallow)"),
     ]
     if "num_mutants" in report:
         unscoreable = "; ".join(f"{n:,} {reason}" for reason, n in report["unscoreable"].items())

@@ -30,6 +30,8 @@ class ModelConfig:
     temperature: bool = True
     logit_p: float = 0.001
     prior_sd: float = 4.0
+    site_offset: bool = False  # logits offset by the site-independent model's log-frequencies
+    initial_log_scale: float = -5.0  # where the decoder weights' variational log σ start
     ladder_dims: tuple[int, ...] = (16,)
     ladder_hidden: int = 256
     decoder: str = "sparse"

@@ -13,6 +13,9 @@ import math
 #: √(1 − β2) / (1 − β1): its updates were those of a standard Adam at this learning rate.
 PAPER_LR = 1e-3 * math.sqrt(1 - 0.999) / (1 - 0.9)
 
+#: The preset ``fit --alignment`` uses when none is given: chosen by :func:`auto_preset`.
+AUTO = "auto"
+
 PRESETS = {
     # run_svi.py: the architecture and initialisation are the model's defaults.
     "paper": ({"model": "bayesian"}, {"steps": 300_000, "batch_size": 100, "lr": PAPER_LR}),
@@ -28,3 +31,54 @@ PRESETS = {
         {"steps": 6_000, "batch_size": 100, "lr": 3e-3, "lr_schedule": "cosine"},
     ),
 }
+
+
+#: Neff / L from which the auto preset trains the VAE (the fast preset) rather than falling back
+#: to the site-independent model. On the depth ladder (docs/accuracy.md) every VAE setting tried
+#: stayed below the site-independent model at Neff/L 0.3, 1 and 3 (DHFR, 2,000 steps), while on
+#: the full families (Neff/L ≈ 10: BLAT, DHFR) the fast preset beats it by 0.08-0.14.
+DEEP = 5.0
+#: The best shallow VAE measured (DHFR@0.3, @1.0: ρ 0.245 and 0.321 against 0.141 and 0.139 with
+#: the original's log σ = −5): the site-independent offset, and posterior widths that start at
+#: e⁻¹ rather than e⁻⁵. Used when the user asks for the VAE on a shallow alignment.
+SHALLOW_VAE = {"site_offset": True, "initial_log_scale": -1.0}
+
+
+def auto_preset(
+    num_sequences: int, length: int, neff: float, vae: bool = False
+) -> tuple[dict, dict, str]:
+    """The default settings for an alignment of N sequences, L focus columns and Neff.
+
+    Parameters
+    ----------
+    num_sequences, length : int
+    neff : float
+    vae : bool
+        The user asked for the Bayesian VAE (``--model bayesian`` or one of its settings): on a
+        shallow alignment, train it with :data:`SHALLOW_VAE` rather than fall back to the
+        site-independent model.
+
+    Returns
+    -------
+    model, train : dict
+        Settings for :class:`~pyro_deepseq.inference.config.ModelConfig` and
+        :class:`~pyro_deepseq.inference.config.TrainConfig` (flags given by the user override them).
+    reason : str
+        One line: what was chosen and why. Pure: the same numbers always give the same choice.
+    """
+    depth = neff / length
+    head = f"auto preset: Neff/L = {depth:.2f} ("
+    sizes = f"N {num_sequences:,}, L {length}, Neff {neff:,.0f}"
+    model, train = dict(PRESETS["fast"][0]), dict(PRESETS["fast"][1])
+    if depth >= DEEP:
+        reason = "the Bayesian VAE with the fast preset's networks and schedule"
+        return model, train, f"{head}deep; {sizes}): {reason}"
+    head = f"{head}shallow, below {DEEP:g}; {sizes}): "
+    if vae:
+        reason = "the Bayesian VAE as asked, offset by the site-independent model, log σ from -1"
+        return {**model, **SHALLOW_VAE}, train, head + reason
+    reason = (
+        "the site-independent model, which the VAE did not beat on alignments this shallow "
+        "(--model bayesian trains the VAE anyway)"
+    )
+    return {"model": "independent"}, {}, head + reason

@@ -12,20 +12,49 @@ from pathlib import Path
 from ..errors import DataError
 from ..models import MODELS, options
 from .config import ModelConfig, TrainConfig, from_dict
-from .presets import PRESETS
+from .presets import AUTO, PRESETS, auto_preset
 
 DEFAULT_MODEL = "bayesian"
 RESUMABLE = {"steps", "device"}  # what a resumed run may change
 MODEL_FIELDS = {field.name for field in dataclasses.fields(ModelConfig)}
 
 
-def resolve(model: str | None, preset: str | None, given: dict):
-    """(ModelConfig, TrainConfig) of a new run: defaults, then the preset's, then ``given``."""
-    if preset is not None and preset not in PRESETS:
-        raise DataError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
-    preset_model, preset_train = PRESETS.get(preset, ({}, {}))
+def chosen_preset(preset: str | None, model: str | None, alignment_given: bool) -> str | None:
+    """The preset asked for; without one, ``auto`` for the Bayesian VAE on a user's alignment
+    (the embedded synthetic family keeps the plain defaults)."""
+    if preset is not None:
+        return preset
+    if alignment_given and (model or DEFAULT_MODEL) == DEFAULT_MODEL:
+        return AUTO
+    return None
+
+
+def resolve_auto(model: str | None, given: dict, alignment):
+    """The auto preset's settings for ``alignment``, then ``given``; and one line saying why.
+
+    Asking for the VAE (``model``, or any of its settings) keeps the VAE on a shallow alignment,
+    where the auto preset would otherwise fit the site-independent model.
+    """
+    vae = model is not None or bool(MODEL_FIELDS & set(given))
+    preset_model, preset_train, reason = auto_preset(
+        alignment.num_sequences, alignment.num_positions, alignment.neff, vae
+    )
+    return (*resolve(model, (preset_model, preset_train), given), reason)
+
+
+def resolve(model: str | None, preset, given: dict):
+    """(ModelConfig, TrainConfig) of a new run: defaults, then the preset's, then ``given``.
+
+    ``preset`` is a preset's name, or its (model, training) settings (the auto preset's).
+    """
+    if isinstance(preset, tuple):
+        (preset_model, preset_train), preset = preset, AUTO
+    elif preset is None or preset in PRESETS:
+        preset_model, preset_train = PRESETS.get(preset, ({}, {}))
+    else:
+        raise DataError(f"unknown preset {preset!r}; choose one of {', '.join([AUTO, *PRESETS])}")
     model = model or preset_model.get("model", DEFAULT_MODEL)
-    if preset and preset_model["model"] != model:
+    if preset_model and preset_model["model"] != model:
         raise DataError(f"--preset {preset} is a preset of --model {preset_model['model']}")
     model_given = {k: v for k, v in given.items() if k in MODEL_FIELDS}
     train_given = {k: v for k, v in given.items() if k not in MODEL_FIELDS}

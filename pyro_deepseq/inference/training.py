@@ -24,6 +24,7 @@ from tqdm.auto import tqdm
 
 from ..data.alignment import Alignment
 from ..errors import DataError
+from ..models.independent import SiteIndependentModel
 from ..models.meanfield import NoisePool
 from ..models.networks import local_params
 from ..models.objective import Minibatch, MinibatchSampler, elbo_terms, loss
@@ -70,6 +71,8 @@ class Trainer:
     model_config, train_config : ModelConfig, TrainConfig
     checkpoint_path : str or Path
         Where ``model.pt`` goes (written every ``checkpoint_every`` steps, at the end, on Ctrl-C).
+    preset : dict, optional
+        How the settings were chosen (``{"preset": name, "reason": …}``), kept in the checkpoint.
     """
 
     def __init__(
@@ -79,11 +82,15 @@ class Trainer:
         model_config: ModelConfig,
         train_config: TrainConfig,
         checkpoint_path: Path,
+        preset: dict | None = None,
     ):
         self.config, self.model_config = train_config, model_config
+        self.preset = preset or {"preset": None}
         self.device = resolve_device(train_config.device)
         if self.device.type == "cpu":
             keep_freed_memory()
+        if getattr(model_config, "site_offset", False) and hasattr(vae, "set_site_offset"):
+            vae.set_site_offset(SiteIndependentModel.fit(alignment).log_frequencies)
         self.vae = vae.to(self.device)
         self.alignment, self.checkpoint_path = alignment, Path(checkpoint_path)
         self.metadata = alignment_metadata(alignment)
@@ -112,6 +119,7 @@ class Trainer:
             self.noise_pool.restore(state["rng"]["noise"])
         self.progress = Progress(**state["progress"])
         self.best_state = state.get("best_state_dict")
+        self.preset = state.get("preset", self.preset)
 
     def run(self, show_progress: bool = True, until: int | None = None) -> Progress:
         """Train up to ``config.steps`` (or early stopping); Ctrl-C saves a checkpoint first.
@@ -241,6 +249,7 @@ class Trainer:
             "model_config": to_dict(self.model_config),
             "train_config": to_dict(self.config),
             "alignment": self.metadata,
+            "preset": self.preset,
             "state_dict": self.vae.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "rng": {

@@ -8,6 +8,11 @@ per-position logits with an output layer built from three parts, each switchable
 - ``group_sparsity``: the weights of hidden unit h at position l are multiplied by sigmoid(S[h mod
   H/repeat, l]); S has a logit-normal prior putting probability ``logit_p`` on a group being on.
 - ``temperature``: the logits are multiplied by softplus(t), one scalar.
+- ``site_offset``: a fixed (L, K) offset, the site-independent model's log-frequencies of the
+  training alignment, is added to the logits. The decoder then models the departures from the
+  site-independent model: where the data cannot pay for the decoder's weights (a shallow
+  alignment, whose global KL drives them to their prior), the model falls back to the
+  site-independent model instead of to uniform letters.
 
 With ``bayesian`` on, every decoder weight and bias, W_conv, S and t is a global latent variable
 (prior N(0, 1), S N(μ_p, prior_sd²)) with a mean-field Normal guide; off, they are point estimates.
@@ -75,6 +80,7 @@ class SparseDecoder(nn.Module):
         temperature: bool,
         logit_p: float,
         prior_sd: float,
+        site_offset: bool = False,
     ):
         super().__init__()
         if not hidden:
@@ -99,6 +105,9 @@ class SparseDecoder(nn.Module):
         if temperature:
             weights["temperature"] = Weight((), init=1.0)
         self.weights = weights
+        self.site_offset = site_offset
+        if site_offset:  # set from the training alignment (set_site_offset); saved in the state
+            self.register_buffer("offset", torch.zeros(length, letters))
 
     def output_weight(self, w: dict) -> torch.Tensor:
         """The effective output matrix (H, L·K): W_out·W_conv, times the tiled sparsity gates."""
@@ -121,7 +130,8 @@ class SparseDecoder(nn.Module):
             temperature = functional.softplus(w["temperature"])
             h, bias = h * temperature, bias * temperature
         logits = output_layer(h, self.output_weight(w), bias)
-        return logits.reshape(*z.shape[:-1], self.length, self.letters)
+        logits = logits.reshape(*z.shape[:-1], self.length, self.letters)
+        return logits + self.offset if self.site_offset else logits
 
 
 def _parameter_dict(tensors: dict) -> nn.ParameterDict:
@@ -166,7 +176,13 @@ class BayesianModel(PyroModule):
 class BayesianGuide(PyroModule):
     """q(θ) q(z | x): mean-field Normal over the decoder weights, the encoder's q(z | x) for z."""
 
-    def __init__(self, decoder: SparseDecoder, encoder: nn.Module, bayesian: bool):
+    def __init__(
+        self,
+        decoder: SparseDecoder,
+        encoder: nn.Module,
+        bayesian: bool,
+        initial_log_scale: float = INITIAL_LOG_SCALE,
+    ):
         super().__init__()
         self.encoder, self.bayesian = encoder, bayesian
         self.priors = {
@@ -176,8 +192,9 @@ class BayesianGuide(PyroModule):
         if bayesian:
             specs = decoder.weights
             self.loc = _parameter_dict({name: spec.initial() for name, spec in specs.items()})
+            start = float(initial_log_scale)
             self.log_scale = _parameter_dict(
-                {name: torch.full(spec.shape, INITIAL_LOG_SCALE) for name, spec in specs.items()}
+                {name: torch.full(spec.shape, start) for name, spec in specs.items()}
             )
 
     def forward(self, batch: Minibatch) -> None:
@@ -211,6 +228,10 @@ class BayesianVAE(nn.Module):
     temperature : bool
     logit_p, prior_sd : float
         Prior of S: N(√2·prior_sd·erfinv(2·logit_p − 1), prior_sd²).
+    site_offset : bool
+        Add the site-independent model's log-frequencies (:meth:`set_site_offset`) to the logits.
+    initial_log_scale : float
+        Where every variational log σ of the decoder's weights starts (the original's −5).
     """
 
     def __init__(
@@ -227,6 +248,8 @@ class BayesianVAE(nn.Module):
         temperature: bool = True,
         logit_p: float = 0.001,
         prior_sd: float = 4.0,
+        site_offset: bool = False,
+        initial_log_scale: float = INITIAL_LOG_SCALE,
     ):
         super().__init__()
         self.global_latents = bayesian
@@ -241,8 +264,16 @@ class BayesianVAE(nn.Module):
             temperature,
             logit_p,
             prior_sd,
+            site_offset,
         )
         with local_params():
             self.model = BayesianModel(decoder, StandardNormalPrior(latent_dim), bayesian)
             encoder = GaussianEncoder(length, letters, encoder_hidden, latent_dim)
-            self.guide = BayesianGuide(decoder, encoder, bayesian)
+            self.guide = BayesianGuide(decoder, encoder, bayesian, initial_log_scale)
+
+    def set_site_offset(self, log_frequencies) -> None:
+        """Set the logits' fixed offset (``site_offset`` models): array-like of shape (L, K)."""
+        decoder = self.model.decoder
+        if not decoder.site_offset:
+            raise ValueError("this model was built without site_offset")
+        decoder.offset.copy_(torch.as_tensor(log_frequencies, dtype=decoder.offset.dtype))
