@@ -391,7 +391,7 @@ class _EagerRay:
     def remote(self, function):
         return _EagerTask(self, function)
 
-    def wait(self, pending, num_returns):
+    def wait(self, pending, num_returns, timeout=None):
         return pending[:num_returns], pending[num_returns:]
 
     def get(self, reference):
