@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import re
 import subprocess
@@ -128,7 +129,11 @@ def stage_train(args, results: dict) -> None:
         predict += ["--force", "--no-plots"]
         text = subprocess.run(predict, cwd=ROOT, check=True, capture_output=True, text=True)
         rho = float(re.search(r"Spearman ρ = (-?[\d.]+)", text.stdout)[1])
-        train[label] = {"alignment": str(alignment), "rho": rho, "train_seconds": round(trained)}
+        train[label] = {
+            "alignment": os.path.relpath(alignment, ROOT),
+            "rho": rho,
+            "train_seconds": round(trained),
+        }
         print(label, train[label], flush=True)
         _save(args.out, {"train": train})
 

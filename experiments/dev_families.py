@@ -109,8 +109,8 @@ def settings(alignment: Alignment, args) -> tuple[dict, dict, str]:
     return model, train, reason
 
 
-def run_seed(alignment, dms, model, train, seed: int, args) -> tuple[dict, list[np.ndarray]]:
-    """Train one model and score every DMS table: the run's record, and Δ per table."""
+def run_seed(alignment, dms, model, train, seed: int, args, folder: Path) -> tuple[dict, list]:
+    """Train one model (checkpoint in ``folder``) and score every DMS table: record, Δ per table."""
     if model["model"] == "independent":  # the auto preset's choice for shallow alignments
         site = SiteIndependentModel.fit(alignment)
         deltas = [site.delta(m.codes, alignment.focus_codes) for _, m in dms]
@@ -122,7 +122,7 @@ def run_seed(alignment, dms, model, train, seed: int, args) -> tuple[dict, list[
     )
     pyro.set_rng_seed(seed)
     vae = build_model(model_config, alignment.num_positions, len(alignment.alphabet))
-    trainer = Trainer(vae, alignment, model_config, config, args.work / f"seed{seed}.pt")
+    trainer = Trainer(vae, alignment, model_config, config, folder / f"seed{seed}.pt")
     trainer.run(show_progress=False)
     started = time.perf_counter()
     deltas = [
@@ -170,9 +170,9 @@ def run_target(target: str, args, results: dict) -> None:
         "runs": [],
     }
     results["targets"].append(entry)
-    all_deltas = []
+    all_deltas, folder = [], args.work / target.replace("@", "_at_")
     for seed in args.seeds:
-        record, deltas = run_seed(alignment, dms, model, train, seed, args)
+        record, deltas = run_seed(alignment, dms, model, train, seed, args, folder)
         entry["runs"].append(record)
         all_deltas.append(deltas)
         if len(all_deltas) > 1:
@@ -181,6 +181,19 @@ def run_target(target: str, args, results: dict) -> None:
             ]
         print(json.dumps({"target": target, **record}), flush=True)
         write_json(results, args.out)
+        save_deltas(folder, site, alignment, dms, args.seeds, all_deltas)
+
+
+def save_deltas(folder: Path, site, alignment, dms, seeds, all_deltas) -> None:
+    """Every table's measured fitness, site-independent Δ and each seed's Δ, to rescore later."""
+    arrays = {}
+    for i, (_, mutations) in enumerate(dms):
+        arrays[f"measured_{i}"] = mutations.scoreable["score"].to_numpy()
+        arrays[f"site_{i}"] = site.delta(mutations.codes, alignment.focus_codes)
+        for seed, deltas in zip(seeds, all_deltas, strict=False):
+            arrays[f"run{seed}_{i}"] = deltas[i]
+    folder.mkdir(parents=True, exist_ok=True)
+    np.savez(folder / "deltas.npz", **arrays)
 
 
 def table(paths: list[Path]) -> str:
