@@ -97,8 +97,9 @@ def load_target(target: str) -> tuple[Alignment, list[tuple[str, MutationSet]]]:
 def settings(alignment: Alignment, args) -> tuple[dict, dict, str]:
     """Model and training settings: the auto preset's (or ``--preset``'s), then ``--set``."""
     if args.preset == "auto":
+        entropy = SiteIndependentModel.fit(alignment).entropy()
         model, train, reason = auto_preset(
-            alignment.num_sequences, alignment.num_positions, alignment.neff
+            alignment.num_sequences, alignment.num_positions, alignment.neff, entropy
         )
     else:
         (model, train), reason = PRESETS[args.preset], f"--preset {args.preset}"
@@ -157,6 +158,7 @@ def run_target(target: str, args, results: dict) -> None:
         "length": alignment.num_positions,
         "neff": round(alignment.neff, 1),
         "neff_per_column": round(alignment.neff / alignment.num_positions, 3),
+        "site_entropy": round(site.entropy(), 3),
         "theta": alignment.theta,
         "dms": [label for label, _ in dms],
         "num_scored": [m.num_scoreable for _, m in dms],
@@ -224,6 +226,15 @@ def table(paths: list[Path]) -> str:
                 f"{np.mean(rhos) - si:+.3f} | "
                 f"{' / '.join(str(run['fit_minutes']) for run in runs)} |"
             )
+    families = [e for e in entries.values() if e["runs"] and "@" not in e["target"]]
+    if families:
+        rho = [np.mean([r["rho"] for r in e["runs"]]) for e in families]  # tables, seeds averaged
+        si = [np.mean(e["site_independent_rho"]) for e in families]
+        rows.append(
+            f"\nMean over the {len(families)} families (each family's tables averaged): "
+            f"ρ {np.mean(rho):.3f}, site-independent {np.mean(si):.3f}, "
+            f"Δ {np.mean(rho) - np.mean(si):+.3f}."
+        )
     return "\n".join(rows)
 
 

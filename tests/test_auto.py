@@ -32,24 +32,38 @@ from .conftest import BLAT_DMS, needs_shared, write
 TINY = ["--latent-dim", "3", "--encoder-hidden", "16", "--decoder-hidden", "8", "16", "--quiet"]
 
 
-def test_auto_preset_chooses_from_the_alignments_depth():
+def test_auto_preset_chooses_from_the_alignments_depth_and_variation():
     fast_model, fast_train = PRESETS["fast"]
-    # BLAT: deep, the fast preset
-    model, train, reason = auto_preset(8355, 253, 2605.0)
+    # BLAT (site entropy 1.95 nats per column): deep, the fast preset
+    model, train, reason = auto_preset(8355, 253, 2605.0, 1.951)
     assert (model, train) == (fast_model, fast_train)
-    assert reason.startswith("auto preset: Neff/L = 10.30 (deep; N 8,355, L 253, Neff 2,605)")
+    assert reason.startswith(
+        "auto preset: Neff/L 10.30 × 1.95 nats per column = 20.1 (enough variation;"
+    )
     # DHFR subsampled to Neff/L 1: shallow, the site-independent model
-    model, train, reason = auto_preset(211, 159, 159.1)
+    model, train, reason = auto_preset(211, 159, 159.1, 1.904)
     assert (model, train) == ({"model": "independent"}, {})
-    assert "(shallow, below 5;" in reason and "site-independent model" in reason
+    assert "(too little variation, below 12;" in reason and "site-independent model" in reason
+    # POLG at θ = 0.01: Neff/L 18.9, but its columns barely vary: the site-independent model
+    assert auto_preset(7606, 113, 2135.0, 0.592)[0] == {"model": "independent"}
     # the same, when the user asks for the VAE: the shallow VAE settings
-    model, train, _ = auto_preset(211, 159, 159.1, vae=True)
+    model, train, _ = auto_preset(211, 159, 159.1, 1.904, vae=True)
     assert model == {**fast_model, "site_offset": True, "initial_log_scale": -1.0}
     assert train == fast_train
-    for size in [(8355, 253, 2605.0), (211, 159, 159.1)]:
+    for size in [(8355, 253, 2605.0, 1.951), (211, 159, 159.1, 1.904)]:
         model, train, _ = auto_preset(*size, vae=True)
         ModelConfig(**model), TrainConfig(**train)  # valid settings
         assert auto_preset(*size) == auto_preset(*size)  # pure
+
+
+def test_site_entropy_is_zero_for_a_fixed_column_and_log_k_for_a_uniform_one():
+    letters = 20
+    fixed = SiteIndependentModel(np.log(np.eye(letters)[[0]] + 1e-300))
+    uniform = SiteIndependentModel(np.full((1, letters), -np.log(letters)))
+    assert fixed.entropy() == pytest.approx(0.0, abs=1e-9)
+    assert uniform.entropy() == pytest.approx(np.log(letters))
+    both = SiteIndependentModel(np.concatenate([fixed.log_frequencies, uniform.log_frequencies]))
+    assert both.entropy() == pytest.approx(np.log(letters) / 2)  # the mean over columns
 
 
 def test_paper_and_fast_presets_are_unchanged():
@@ -80,7 +94,8 @@ def test_fit_says_and_stores_what_auto_chose(tmp_path, capsys):
     assert fit.main(["--alignment", str(family), "--steps", "3", "--out", str(out), *TINY]) == 0
     captured = capsys.readouterr()
     line = next(s for s in captured.out.splitlines() if s.startswith("auto preset:"))
-    assert "Neff/L = 0.75 (shallow, below 5; N 3, L 4, Neff 3): the Bayesian VAE as asked" in line
+    assert line.startswith("auto preset: Neff/L 0.75 × ")
+    assert "(too little variation, below 12; N 3, L 4, Neff 3): the Bayesian VAE as asked" in line
     assert f"warning: {family}: shallow alignment, Neff/L = 0.75" in captured.err
     state = load_checkpoint(out)
     assert state["preset"] == {"preset": "auto", "reason": line}
@@ -146,6 +161,8 @@ def test_inspect_warns_when_most_dms_rows_fall_outside(tmp_path, capsys):
     assert f"warning: {table}: 2 of 4 rows (50%) cannot be scored" in captured.err
     assert f"warning: {family}: shallow alignment, Neff/L = 0.75" in captured.err
     assert "Neff/L              0.75 (below 1: shallow)" in captured.out
+    entropy = SiteIndependentModel.fit(Alignment.from_file(family)).entropy()
+    assert f"variation           {0.75 * entropy:.1f} = Neff/L × {entropy:.2f} nats" in captured.out
     mutations = MutationSet.from_table(table, Alignment.from_file(family), score_column="score")
     assert unscoreable_message(mutations, table).startswith(f"{table}: 2 of 4 rows")
 
@@ -169,8 +186,10 @@ def test_shallow_blat_with_the_default_settings_keeps_the_site_independent_floor
     shallow = subsample(blat, 0.3, seed=0)
     assert shallow.neff / shallow.num_positions == pytest.approx(0.3, abs=0.01)
     mutations = MutationSet.from_table(BLAT_DMS, shallow, score_column="2500")
-    model, _, reason = auto_preset(shallow.num_sequences, shallow.num_positions, shallow.neff)
-    assert model == {"model": "independent"} and "(shallow, below 5;" in reason
+    entropy = SiteIndependentModel.fit(shallow).entropy()
+    sizes = shallow.num_sequences, shallow.num_positions, shallow.neff, entropy
+    model, _, reason = auto_preset(*sizes)
+    assert model == {"model": "independent"} and "(too little variation, below 12;" in reason
     # the default's fit: the site-independent model of the subsample
     site = SiteIndependentModel.fit(shallow).delta(mutations.codes, shallow.focus_codes)
     rho = spearmanr(site, mutations.scoreable["score"]).statistic

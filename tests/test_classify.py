@@ -142,6 +142,23 @@ def test_thresholds_saved_and_loaded_classify_a_later_protein_on_the_same_scale(
         cls.Thresholds.load(tmp_path / "bad.json")
 
 
+def test_a_global_mixture_that_does_not_separate_gives_way_to_each_proteins_own():
+    # Each protein separates, but one's pathogenic mode sits on the other's benign one: pooled,
+    # a narrow central peak and a wide component around it, with the same mean.
+    a = two_gaussians(benign=(0.0, 0.5, 800), pathogenic=(3.0, 0.5, 200), seed=1)
+    b = two_gaussians(benign=(-3.0, 0.5, 200), pathogenic=(0.0, 0.5, 800), seed=2)
+    tables = {"a": singles(a), "b": singles(b)}
+    pooled = np.concatenate([t["evol_index"] for t in tables.values()])
+    assert cls.fit_mixture(pooled).problem() is not None
+    with pytest.warns(DataWarning, match="global mixture does not separate the 2 proteins"):
+        result = cls.classify(tables)
+    own = result.mixtures["a"].posterior(tables["a"]["evol_index"])
+    np.testing.assert_allclose(result.tables["a"]["score"], own)
+    assert result.thresholds.pooled is None and result.thresholds.protein_weight == 1.0
+    assert result.problems == {"a": None, "b": None}
+    assert sum((t["class"] != cls.UNCERTAIN).sum() for t in result.tables.values()) == 1500
+
+
 def test_a_mixture_that_does_not_separate_warns_and_leaves_every_class_uncertain():
     tables = {"flat": singles(RNG.normal(size=1500)), "fine": singles(two_gaussians())}
     with pytest.warns(DataWarning, match="protein 'flat': the mixture does not separate"):

@@ -33,11 +33,14 @@ PRESETS = {
 }
 
 
-#: Neff / L from which the auto preset trains the VAE (the fast preset) rather than falling back
-#: to the site-independent model. On the depth ladder (docs/accuracy.md) every VAE setting tried
-#: stayed below the site-independent model at Neff/L 0.3, 1 and 3 (DHFR, 2,000 steps), while on
-#: the full families (Neff/L ≈ 10: BLAT, DHFR) the fast preset beats it by 0.08-0.14.
-DEEP = 5.0
+#: The sequence variation per focus column, Neff/L × the site-independent model's mean entropy
+#: per column (nats), from which the auto preset trains the VAE (the fast preset) rather than
+#: fall back to the site-independent model. The decoder's KL grows with L while what the data can
+#: teach it grows with Neff and with how much the columns vary; on the dev families and the depth
+#: ladder (docs/accuracy.md) the fast preset beat the site-independent model from 16.2 (DHFR) up,
+#: and lost below it: POLG at θ = 0.01 (11.2: Neff/L 18.9, but its columns barely vary) and the
+#: ladder rungs at Neff/L ≤ 3 (≤ 6).
+DEEP = 12.0
 #: The best shallow VAE measured (DHFR@0.3, @1.0: ρ 0.245 and 0.321 against 0.141 and 0.139 with
 #: the original's log σ = −5): the site-independent offset, and posterior widths that start at
 #: e⁻¹ rather than e⁻⁵. Used when the user asks for the VAE on a shallow alignment.
@@ -45,7 +48,7 @@ SHALLOW_VAE = {"site_offset": True, "initial_log_scale": -1.0}
 
 
 def auto_preset(
-    num_sequences: int, length: int, neff: float, vae: bool = False
+    num_sequences: int, length: int, neff: float, entropy: float, vae: bool = False
 ) -> tuple[dict, dict, str]:
     """The default settings for an alignment of N sequences, L focus columns and Neff.
 
@@ -53,6 +56,9 @@ def auto_preset(
     ----------
     num_sequences, length : int
     neff : float
+    entropy : float
+        The site-independent model's mean entropy per focus column, in nats
+        (:meth:`~pyro_deepseq.models.independent.SiteIndependentModel.entropy`).
     vae : bool
         The user asked for the Bayesian VAE (``--model bayesian`` or one of its settings): on a
         shallow alignment, train it with :data:`SHALLOW_VAE` rather than fall back to the
@@ -67,18 +73,19 @@ def auto_preset(
         One line: what was chosen and why. Pure: the same numbers always give the same choice.
     """
     depth = neff / length
-    head = f"auto preset: Neff/L = {depth:.2f} ("
+    variation = depth * entropy
+    head = f"auto preset: Neff/L {depth:.2f} × {entropy:.2f} nats per column = {variation:.1f} ("
     sizes = f"N {num_sequences:,}, L {length}, Neff {neff:,.0f}"
     model, train = dict(PRESETS["fast"][0]), dict(PRESETS["fast"][1])
-    if depth >= DEEP:
+    if variation >= DEEP:
         reason = "the Bayesian VAE with the fast preset's networks and schedule"
-        return model, train, f"{head}deep; {sizes}): {reason}"
-    head = f"{head}shallow, below {DEEP:g}; {sizes}): "
+        return model, train, f"{head}enough variation; {sizes}): {reason}"
+    head = f"{head}too little variation, below {DEEP:g}; {sizes}): "
     if vae:
         reason = "the Bayesian VAE as asked, offset by the site-independent model, log σ from -1"
         return {**model, **SHALLOW_VAE}, train, head + reason
     reason = (
-        "the site-independent model, which the VAE did not beat on alignments this shallow "
-        "(--model bayesian trains the VAE anyway)"
+        "the site-independent model, which the VAE did not beat on alignments that vary this "
+        "little (--model bayesian trains the VAE anyway)"
     )
     return {"model": "independent"}, {}, head + reason

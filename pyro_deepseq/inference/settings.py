@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ..errors import DataError
 from ..models import MODELS, options
+from ..models.independent import SiteIndependentModel
 from .config import ModelConfig, TrainConfig, from_dict
 from .presets import AUTO, PRESETS, auto_preset
 
@@ -36,8 +37,9 @@ def resolve_auto(model: str | None, given: dict, alignment):
     where the auto preset would otherwise fit the site-independent model.
     """
     vae = model is not None or bool(MODEL_FIELDS & set(given))
+    entropy = SiteIndependentModel.fit(alignment).entropy()
     preset_model, preset_train, reason = auto_preset(
-        alignment.num_sequences, alignment.num_positions, alignment.neff, vae
+        alignment.num_sequences, alignment.num_positions, alignment.neff, entropy, vae
     )
     return (*resolve(model, (preset_model, preset_train), given), reason)
 

@@ -26,7 +26,9 @@ leaves the posterior unchanged on the side where it already rises with the index
 **Failed separation.** A mixture whose BIC is no better than one Gaussian's, with a component
 of under ``MIN_WEIGHT`` of the variants, or with Ashman's D = √2 |μ₁ − μ₀| / √(σ₀² + σ₁²) under
 ``MIN_SEPARATION`` does not separate the indices; its protein gets a
-:class:`~pyro_deepseq.errors.DataWarning` naming it and every class ``Uncertain``.
+:class:`~pyro_deepseq.errors.DataWarning` naming it and every class ``Uncertain``. A global
+mixture that does not separate the pooled indices (likely with a few proteins whose index scales
+differ) is dropped with a warning, and every protein is scored with its own mixture.
 """
 
 from __future__ import annotations
@@ -387,12 +389,18 @@ def classify(
     if thresholds is None and len(tables) > 1 and protein_weight < 1.0:
         everything = np.concatenate([t["evol_index"].to_numpy() for t in tables.values()])
         pooled = fit_mixture(everything, seed)
-    pooled_problem = None if pooled is None or protein_weight == 1.0 else pooled.problem()
+        if pooled.problem() is not None:
+            warnings.warn(
+                f"the global mixture does not separate the {len(tables)} proteins' pooled "
+                f"indices ({pooled.problem()}); each protein is scored with its own mixture",
+                DataWarning,
+                stacklevel=2,
+            )
+            pooled, protein_weight = None, 1.0
     scored = {}
     for name, table in tables.items():
-        problem = problems[name] or (pooled_problem and f"the global mixture: {pooled_problem}")
+        problem = problems[name]
         if problem is not None:
-            problems[name] = problem
             warnings.warn(
                 f"protein {name!r}: the mixture does not separate its indices ({problem}); "
                 "its classes stay Uncertain",
