@@ -23,7 +23,7 @@ from .data.alignment import ALPHABETS, Alignment
 from .data.diagnostics import warn_alignment, warn_mutations
 from .data.mutations import MutationSet
 from .errors import DataError
-from .inference.presets import DEEP
+from .inference.presets import DEEP, VARIED
 from .models.independent import SiteIndependentModel
 from .utils.cli import run
 from .utils.files import atomic_write
@@ -64,7 +64,6 @@ def _inspect(argv: Sequence[str] | None) -> int:
     report = alignment.summary()
     report["neff_per_column"] = round(report["neff"] / report["num_positions"], 3)
     report["site_entropy"] = round(SiteIndependentModel.fit(alignment).entropy(), 3)
-    report["variation"] = round(report["neff_per_column"] * report["site_entropy"], 2)
     if args.mutations is not None:
         report.update(_mutation_report(alignment, args))
     if args.weights_out is not None:
@@ -121,9 +120,9 @@ def _format(report: dict, alignment: Alignment) -> str:
         ("Neff", f"{report['neff']:,.1f} (theta {report['theta']})"),
         ("Neff/L", f"{report['neff_per_column']:.2f} (below 1: shallow)"),
         (
-            "variation",
-            f"{report['variation']:.1f} = Neff/L × {report['site_entropy']:.2f} nats per column "
-            f"(below {DEEP:g}, fit's default is the site-independent model)",
+            "site entropy",
+            f"{report['site_entropy']:.2f} nats per column (fit's default trains the VAE from "
+            f"Neff/L {DEEP:g} and {VARIED:g} nat; below either, the site-independent model)",
         ),
     ]
     if "num_mutants" in report:

@@ -37,15 +37,15 @@ def test_auto_preset_chooses_from_the_alignments_depth_and_variation():
     # BLAT (site entropy 1.95 nats per column): deep, the fast preset
     model, train, reason = auto_preset(8355, 253, 2605.0, 1.951)
     assert (model, train) == (fast_model, fast_train)
-    assert reason.startswith(
-        "auto preset: Neff/L 10.30 × 1.95 nats per column = 20.1 (enough variation;"
-    )
+    assert reason.startswith("auto preset: Neff/L 10.30, 1.95 nats per column (deep and varied;")
+    assert auto_preset(1476, 253, 759.0, 1.957)[0] == fast_model  # BLAT@3.0: the VAE won there
     # DHFR subsampled to Neff/L 1: shallow, the site-independent model
     model, train, reason = auto_preset(211, 159, 159.1, 1.904)
     assert (model, train) == ({"model": "independent"}, {})
-    assert "(too little variation, below 12;" in reason and "site-independent model" in reason
+    assert "(shallow, Neff/L below 3;" in reason and "site-independent model" in reason
     # POLG at θ = 0.01: Neff/L 18.9, but its columns barely vary: the site-independent model
-    assert auto_preset(7606, 113, 2135.0, 0.592)[0] == {"model": "independent"}
+    model, _, reason = auto_preset(7606, 113, 2135.0, 0.592)
+    assert model == {"model": "independent"} and "(varies little, below 1 nat;" in reason
     # the same, when the user asks for the VAE: the shallow VAE settings
     model, train, _ = auto_preset(211, 159, 159.1, 1.904, vae=True)
     assert model == {**fast_model, "site_offset": True, "initial_log_scale": -1.0}
@@ -94,8 +94,8 @@ def test_fit_says_and_stores_what_auto_chose(tmp_path, capsys):
     assert fit.main(["--alignment", str(family), "--steps", "3", "--out", str(out), *TINY]) == 0
     captured = capsys.readouterr()
     line = next(s for s in captured.out.splitlines() if s.startswith("auto preset:"))
-    assert line.startswith("auto preset: Neff/L 0.75 × ")
-    assert "(too little variation, below 12; N 3, L 4, Neff 3): the Bayesian VAE as asked" in line
+    assert line.startswith("auto preset: Neff/L 0.75, ")
+    assert "(shallow, Neff/L below 3; N 3, L 4, Neff 3): the Bayesian VAE as asked" in line
     assert f"warning: {family}: shallow alignment, Neff/L = 0.75" in captured.err
     state = load_checkpoint(out)
     assert state["preset"] == {"preset": "auto", "reason": line}
@@ -162,7 +162,7 @@ def test_inspect_warns_when_most_dms_rows_fall_outside(tmp_path, capsys):
     assert f"warning: {family}: shallow alignment, Neff/L = 0.75" in captured.err
     assert "Neff/L              0.75 (below 1: shallow)" in captured.out
     entropy = SiteIndependentModel.fit(Alignment.from_file(family)).entropy()
-    assert f"variation           {0.75 * entropy:.1f} = Neff/L × {entropy:.2f} nats" in captured.out
+    assert f"site entropy        {entropy:.2f} nats per column (fit's default" in captured.out
     mutations = MutationSet.from_table(table, Alignment.from_file(family), score_column="score")
     assert unscoreable_message(mutations, table).startswith(f"{table}: 2 of 4 rows")
 
@@ -189,7 +189,7 @@ def test_shallow_blat_with_the_default_settings_keeps_the_site_independent_floor
     entropy = SiteIndependentModel.fit(shallow).entropy()
     sizes = shallow.num_sequences, shallow.num_positions, shallow.neff, entropy
     model, _, reason = auto_preset(*sizes)
-    assert model == {"model": "independent"} and "(too little variation, below 12;" in reason
+    assert model == {"model": "independent"} and "(shallow, Neff/L below 3;" in reason
     # the default's fit: the site-independent model of the subsample
     site = SiteIndependentModel.fit(shallow).delta(mutations.codes, shallow.focus_codes)
     rho = spearmanr(site, mutations.scoreable["score"]).statistic

@@ -33,14 +33,15 @@ PRESETS = {
 }
 
 
-#: The sequence variation per focus column, Neff/L × the site-independent model's mean entropy
-#: per column (nats), from which the auto preset trains the VAE (the fast preset) rather than
-#: fall back to the site-independent model. The decoder's KL grows with L while what the data can
-#: teach it grows with Neff and with how much the columns vary; on the dev families and the depth
-#: ladder (docs/accuracy.md) the fast preset beat the site-independent model from 16.2 (DHFR) up,
-#: and lost below it: POLG at θ = 0.01 (11.2: Neff/L 18.9, but its columns barely vary) and the
-#: ladder rungs at Neff/L ≤ 3 (≤ 6).
-DEEP = 12.0
+#: Neff / L from which the auto preset trains the VAE (the fast preset) rather than fall back to the
+#: site-independent model, when the columns also vary (:data:`VARIED`). On the depth ladder
+#: (docs/accuracy.md) the fast preset at 6,000 steps beat the site-independent model at Neff/L 3
+#: (BLAT +0.10, KKA2 +0.23) and on every full family that varies; below 3 no VAE setting did.
+DEEP = 3.0
+#: Mean entropy per focus column (nats) below which the auto preset keeps the site-independent
+#: model however deep the alignment: POLG at θ = 0.01 (Neff/L 18.9, 0.59 nats) lost 0.09 with the
+#: VAE, while every family that gained has 1.65-2.1 nats per column.
+VARIED = 1.0
 #: The best shallow VAE measured (DHFR@0.3, @1.0: ρ 0.245 and 0.321 against 0.141 and 0.139 with
 #: the original's log σ = −5): the site-independent offset, and posterior widths that start at
 #: e⁻¹ rather than e⁻⁵. Used when the user asks for the VAE on a shallow alignment.
@@ -73,19 +74,23 @@ def auto_preset(
         One line: what was chosen and why. Pure: the same numbers always give the same choice.
     """
     depth = neff / length
-    variation = depth * entropy
-    head = f"auto preset: Neff/L {depth:.2f} × {entropy:.2f} nats per column = {variation:.1f} ("
+    head = f"auto preset: Neff/L {depth:.2f}, {entropy:.2f} nats per column ("
     sizes = f"N {num_sequences:,}, L {length}, Neff {neff:,.0f}"
     model, train = dict(PRESETS["fast"][0]), dict(PRESETS["fast"][1])
-    if variation >= DEEP:
+    if depth >= DEEP and entropy >= VARIED:
         reason = "the Bayesian VAE with the fast preset's networks and schedule"
-        return model, train, f"{head}enough variation; {sizes}): {reason}"
-    head = f"{head}too little variation, below {DEEP:g}; {sizes}): "
+        return model, train, f"{head}deep and varied; {sizes}): {reason}"
+    why = (
+        f"shallow, Neff/L below {DEEP:g}"
+        if depth < DEEP
+        else f"varies little, below {VARIED:g} nat"
+    )
+    head = f"{head}{why}; {sizes}): "
     if vae:
         reason = "the Bayesian VAE as asked, offset by the site-independent model, log σ from -1"
         return {**model, **SHALLOW_VAE}, train, head + reason
     reason = (
-        "the site-independent model, which the VAE did not beat on alignments that vary this "
-        "little (--model bayesian trains the VAE anyway)"
+        "the site-independent model, which the VAE did not beat on such alignments "
+        "(--model bayesian trains the VAE anyway)"
     )
     return {"model": "independent"}, {}, head + reason
