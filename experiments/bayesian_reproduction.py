@@ -89,7 +89,10 @@ def _overrides(args) -> dict:
 
 def _model_overrides(args) -> dict:
     widths = {"encoder_hidden": args.encoder_hidden, "decoder_hidden": args.decoder_hidden}
-    return {name: tuple(value) for name, value in widths.items() if value}
+    overrides = {name: tuple(value) for name, value in widths.items() if value}
+    if args.initial_log_scale is not None:
+        overrides["initial_log_scale"] = args.initial_log_scale
+    return overrides
 
 
 def main() -> int:
@@ -102,6 +105,9 @@ def main() -> int:
     parser.add_argument("--noise-pool-steps", type=int, help="1: fresh noise every step")
     parser.add_argument("--encoder-hidden", type=int, nargs="+", help="override the widths")
     parser.add_argument("--decoder-hidden", type=int, nargs="+", help="override the widths")
+    parser.add_argument(
+        "--initial-log-scale", type=float, help="where the decoder's log σ start (default −5)"
+    )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--evaluate-at", type=int, nargs="+", default=[2000, 5000, 10000])
     parser.add_argument("--samples", type=int, default=50, help="ELBO samples before the last")
