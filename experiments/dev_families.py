@@ -198,16 +198,34 @@ def save_deltas(folder: Path, site, alignment, dms, seeds, all_deltas) -> None:
     np.savez(folder / "deltas.npz", **arrays)
 
 
-def table(paths: list[Path]) -> str:
-    """The markdown table of one or more result files (a target's last entry wins)."""
+def merged_entries(paths: list[Path]) -> dict[str, dict]:
+    """Each target's entry over the files, in order: runs with the same settings are pooled (so
+    seeds run separately make one row), an entry with other settings replaces the earlier one.
+    An ensemble ρ stays that of the one run of the script that computed it (``ensemble_seeds``).
+    """
     entries = {}
     for path in paths:
         for entry in json.loads(path.read_text())["targets"]:
+            entry = {**entry, "ensemble_seeds": [run["seed"] for run in entry["runs"]]}
+            if "ensemble_rho" not in entry:
+                entry["ensemble_seeds"] = []
+            earlier = entries.get(entry["target"])
+            if earlier and (earlier["model"], earlier["train"]) == (entry["model"], entry["train"]):
+                if not entry["ensemble_seeds"]:
+                    entry["ensemble_seeds"] = earlier["ensemble_seeds"]
+                    entry["ensemble_rho"] = earlier.get("ensemble_rho")
+                entry["runs"] = earlier["runs"] + entry["runs"]
             entries[entry["target"]] = entry
+    return entries
+
+
+def table(paths: list[Path]) -> str:
+    """The markdown table of one or more result files (see :func:`merged_entries`)."""
+    entries = merged_entries(paths)
     rows = [
-        "| target | DMS | N | L | Neff | Neff/L | steps | ρ per seed | ensemble ρ | "
-        "site-indep. ρ | Δ vs site-indep. (mean of seeds) | fit minutes |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| target | DMS | N | L | Neff | Neff/L | steps | seeds | ρ per seed | "
+        "ensemble ρ (seeds) | site-indep. ρ | Δ vs site-indep. (mean of seeds) | fit minutes |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for entry in entries.values():
         runs = entry["runs"]
@@ -215,14 +233,16 @@ def table(paths: list[Path]) -> str:
             continue
         for i, label in enumerate(entry["dms"]):
             rhos = [run["rho"][i] for run in runs]
-            ensemble = entry.get("ensemble_rho", [None] * len(entry["dms"]))[i]
+            ensemble = (entry.get("ensemble_rho") or [None] * len(entry["dms"]))[i]
+            ensemble_seeds = ", ".join(map(str, entry["ensemble_seeds"]))
             si = entry["site_independent_rho"][i]
             rows.append(
                 f"| {entry['target']} | {label} | {entry['num_sequences']:,} | "
                 f"{entry['length']} | {entry['neff']:,.0f} | {entry['neff_per_column']:.2f} | "
                 f"{'/'.join(str(run['steps']) for run in runs)} | "
+                f"{', '.join(str(run['seed']) for run in runs)} | "
                 f"{' / '.join(f'{r:.3f}' for r in rhos)} | "
-                f"{'' if ensemble is None else f'{ensemble:.3f}'} | {si:.3f} | "
+                f"{'' if ensemble is None else f'{ensemble:.3f} ({ensemble_seeds})'} | {si:.3f} | "
                 f"{np.mean(rhos) - si:+.3f} | "
                 f"{' / '.join(str(run['fit_minutes']) for run in runs)} |"
             )
