@@ -5,7 +5,7 @@ The database: every sequence of the released BLAT alignment with its gaps remove
 the BLAT focus sequence, ``BLAT_ECOLX/24-286``. Stages (results go to one JSON, rewritten after
 each stage, so that a run cut short keeps what it measured):
 
-- ``search``: ``python -m pyro_deepseq.align`` at several thresholds; per threshold the recovery
+- ``search``: ``deepseq align`` at several thresholds; per threshold the recovery
   of the BLAT sequences (distinct sequences of the database found in the alignment), the decoys
   included, focus columns and Neff beside the released alignment's, the search's sequences/s.
 - ``train``: the fast preset (same flags, same seed) on the recommended alignment and on the
@@ -88,7 +88,7 @@ def recovery(path: Path, sequences: dict) -> dict:
 def stage_search(args, results: dict) -> None:
     database, query, sequences = build_database(args.work)
     out = args.work / "blat.a2m"
-    command = [sys.executable, "-m", "pyro_deepseq.align", "--query", str(query)]
+    command = [sys.executable, "-m", "pyro_deepseq", "align", "--query", str(query)]
     command += ["--database", str(database), "--out", str(out), "--force", "--quiet"]
     command += ["--bitscore", *map(str, args.bitscore), "--threads", str(args.threads)]
     started = time.perf_counter()

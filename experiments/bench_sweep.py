@@ -1,6 +1,6 @@
 """The CI sweep (2 small synthetic families × 2 seeds) one job after another, then on local Ray.
 
-Both run in fresh processes of ``python -m pyro_deepseq.sweep`` on the same run description, each
+Both run in fresh processes of ``deepseq sweep`` on the same run description, each
 into its own folder, and their wall times (Ray's start included) go to
 experiments/results/sweep_benchmark.json.
 
@@ -42,7 +42,7 @@ def main() -> int:
         for mode, flags in MODES.items():
             out = folder / mode
             started = time.perf_counter()
-            command = [sys.executable, "-m", "pyro_deepseq.sweep", str(runs), "--out", str(out)]
+            command = [sys.executable, "-m", "pyro_deepseq", "sweep", str(runs), "--out", str(out)]
             subprocess.run([*command, *flags], check=True, capture_output=True)
             seconds = time.perf_counter() - started
             summary = pd.read_csv(out / "summary.csv", dtype={"seed": str})

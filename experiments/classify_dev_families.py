@@ -30,12 +30,12 @@ import torch
 from benchmarks import DATA, ROOT, write_json
 from scipy.stats import spearmanr
 
-from pyro_deepseq import classify, fit
+from pyro_deepseq.cli import classify, fit
+from pyro_deepseq.evaluation import classification as cls
 from pyro_deepseq.inference.checkpoint import load_checkpoint
 from pyro_deepseq.inference.config import ModelConfig
 from pyro_deepseq.inference.presets import PRESETS
 from pyro_deepseq.models import build_model
-from pyro_deepseq.scoring import classification as cls
 from pyro_deepseq.scoring import score_variants
 
 FAMILIES = {

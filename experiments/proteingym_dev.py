@@ -162,7 +162,7 @@ def main(argv=None) -> int:
     reference = build(work, args.max_sequences)
     out = work / args.label
     command = [
-        *("nice", "-n", "10", sys.executable, "-m", "pyro_deepseq.sweep"),
+        *("nice", "-n", "10", sys.executable, "-m", "pyro_deepseq", "sweep"),
         *("--proteingym", str(reference), "--msa-dir", str(work / "MSA_files")),
         *("--dms-dir", str(work / "DMS_substitutions"), "--out", str(out)),
         f"--fit-args={args.fit_args} --no-plots",

@@ -5,8 +5,9 @@ mutations of its focus protein by how much they change the sequence's log-probab
 
 The package's layers, each importing only from those below it: ``utils`` (devices, files) →
 ``data`` (alignments, weights, mutants) → ``models`` (the VAEs and their objective) →
-``inference`` (training) and ``scoring`` → the API (:class:`DeepSequence`, :class:`Ensemble`) →
-the commands (``fit``, ``predict``, ``embed``, ``inspect``, ``sweep``).
+``inference`` (training), ``scoring`` and ``evaluation`` (metrics, classification) → ``plots`` →
+the API (``DeepSequence``, ``Ensemble``) → ``workflows`` (sweeps, ProteinGym) → ``cli`` (the
+commands; ``deepseq NAME`` runs one).
 """
 
 from . import _moved, plots

@@ -32,7 +32,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not known:
             print(f"\nerror: unknown command {argv[0]!r}", file=sys.stderr)
         return 0 if known else 2
-    module = importlib.import_module(f"pyro_deepseq.{argv[0]}")
+    module = importlib.import_module(f"pyro_deepseq.cli.{argv[0]}")
     return module.main(argv[1:])
 
 

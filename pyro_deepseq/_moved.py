@@ -1,7 +1,8 @@
-"""Old module paths from before the package was split into layers, and where each one went.
+"""Old module paths, and where each one went when the package was split into layers.
 
 ``import pyro_deepseq.alignment`` and the like fail with a message naming the new module, rather
-than a bare ``ModuleNotFoundError``. The names exported by ``pyro_deepseq`` itself did not move.
+than a bare ``ModuleNotFoundError``; an old command module also names the command that runs it.
+The names exported by ``pyro_deepseq`` itself did not move.
 """
 
 from __future__ import annotations
@@ -28,8 +29,19 @@ MOVED = {
     "devices": "utils.devices",
     "files": "utils.files",
     "cache": "utils.cache",
-    "cli": "utils.cli",
+    "inspect": "cli.inspect",
+    "embed": "cli.embed",
+    "align": "cli.align",
+    "classify": "cli.classify",
+    "sweep": "cli.sweep",
+    "proteingym": "workflows.proteingym",
+    "runs": "workflows.runs",
+    "retries": "workflows.retries",
+    "scoring.metrics": "evaluation.metrics",
+    "scoring.classification": "evaluation.classification",
 }
+#: Old command modules: ``deepseq sweep`` is now ``deepseq sweep``.
+COMMANDS = ("inspect", "embed", "align", "classify", "sweep", "proteingym")
 
 
 class _MovedModules(MetaPathFinder):
@@ -38,8 +50,9 @@ class _MovedModules(MetaPathFinder):
     def find_spec(self, fullname, path, target=None):
         package, _, name = fullname.partition(".")
         if package == "pyro_deepseq" and name in MOVED:
+            command = f"; run it as `deepseq {name}`" if name in COMMANDS else ""
             raise ModuleNotFoundError(
-                f"{fullname} moved to pyro_deepseq.{MOVED[name]}: import it from there",
+                f"{fullname} moved to pyro_deepseq.{MOVED[name]}: import it from there{command}",
                 name=fullname,
             )
         return None

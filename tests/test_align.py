@@ -1,4 +1,4 @@
-"""``python -m pyro_deepseq.align``: BLAT found among decoys, the post-processing, the errors.
+"""``deepseq align``: BLAT found among decoys, the post-processing, the errors.
 
 The database is built here from ../shared/data: a sample of the released BLAT alignment's
 sequences with their gaps removed (600 of 8,403: the whole set takes minutes on two cores), the
@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pyro_deepseq.align import main
+from pyro_deepseq.cli.align import main
 from pyro_deepseq.data.alignment import Alignment
 from pyro_deepseq.data.fasta import read_records
 from pyro_deepseq.data.homology import (

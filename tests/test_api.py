@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 import torch
 
-from pyro_deepseq import Alignment, DataError, DeepSequence, Ensemble, fit, predict
+from pyro_deepseq import Alignment, DataError, DeepSequence, Ensemble
+from pyro_deepseq.cli import fit, predict
 from pyro_deepseq.data.synthetic import default_family
 
 TINY = {"latent_dim": 4, "encoder_hidden": (64,), "decoder_hidden": (16, 64), "batch_size": 64}

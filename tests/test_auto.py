@@ -9,7 +9,7 @@ import pytest
 import torch
 from scipy.stats import spearmanr
 
-from pyro_deepseq import fit, inspect
+from pyro_deepseq.cli import fit, inspect
 from pyro_deepseq.data.alignment import Alignment
 from pyro_deepseq.data.depth import subsample
 from pyro_deepseq.data.diagnostics import (

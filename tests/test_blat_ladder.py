@@ -3,7 +3,7 @@
 import pandas as pd
 from scipy.stats import spearmanr
 
-from pyro_deepseq import fit, predict
+from pyro_deepseq.cli import fit, predict
 
 from .conftest import BLAT, BLAT_DMS, needs_shared
 

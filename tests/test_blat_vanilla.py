@@ -3,7 +3,7 @@
 import pandas as pd
 from scipy.stats import spearmanr
 
-from pyro_deepseq import fit, predict
+from pyro_deepseq.cli import fit, predict
 from pyro_deepseq.data.mutations import MutationSet
 from pyro_deepseq.models.independent import SiteIndependentModel
 

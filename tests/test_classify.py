@@ -7,10 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pyro_deepseq import classify, fit
+from pyro_deepseq.cli import classify, fit
 from pyro_deepseq.data.synthetic import default_family
 from pyro_deepseq.errors import DataError, DataWarning
-from pyro_deepseq.scoring import classification as cls
+from pyro_deepseq.evaluation import classification as cls
 
 from .test_fit_predict import TINY
 

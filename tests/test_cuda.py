@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import torch
 
-from pyro_deepseq import fit, predict
+from pyro_deepseq.cli import fit, predict
 from pyro_deepseq.data.alignment import Alignment
 from pyro_deepseq.data.synthetic import default_family
 from pyro_deepseq.data.weights import sequence_weights

@@ -9,7 +9,7 @@ import pyro
 import pytest
 import torch
 
-from pyro_deepseq import fit, predict
+from pyro_deepseq.cli import fit, predict
 from pyro_deepseq.data.alignment import Alignment
 from pyro_deepseq.data.synthetic import default_family
 from pyro_deepseq.inference import settings

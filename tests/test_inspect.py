@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pyro_deepseq.inspect import main
+from pyro_deepseq.cli.inspect import main
 
 from .conftest import BLAT, BLAT_DMS, needs_shared, write
 

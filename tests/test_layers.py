@@ -1,11 +1,18 @@
-"""The package's imports point one way: commands → API → scoring/inference → models → data.
+"""The package's imports point one way: commands → workflows → API → scoring/inference → models
+→ data.
 
 A module may import from its own subpackage or from a lower layer, never from a higher layer or a
 sibling subpackage of its own layer. A new module must be given a layer here.
 """
 
 import ast
+import importlib
+import re
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "pyro_deepseq"
 
@@ -17,19 +24,14 @@ LAYERS = {
     "models": 2,
     "inference": 3,
     "scoring": 3,
-    "api": 4,
-    "plots": 3,
-    "fit": 5,
-    "predict": 5,
-    "inspect": 5,
-    "embed": 5,
-    "align": 5,
-    "proteingym": 5,
-    "classify": 5,
-    "retries": 5,  # the sweep's rules for trying a job again
-    "runs": 4,  # what a sweep trains and scores
-    "sweep": 6,  # runs the other commands
-    "__main__": 5,
+    "evaluation": 3,  # metrics and classification of scores
+    "plots": 4,  # every figure
+    "api": 5,
+    "workflows": 6,  # the sweep's runs and retries, ProteinGym's benchmark
+    "cli": 7,
+    "fit": 8,  # shims: python -m pyro_deepseq.fit, .predict
+    "predict": 8,
+    "__main__": 8,
 }
 
 
@@ -78,3 +80,27 @@ def test_imports_point_down():
             if there != here and LAYERS[there] >= LAYERS[here]:
                 wrong.append(f"{path.relative_to(PACKAGE)}:{line} imports {target}")
     assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("pyro_deepseq.alignment", "pyro_deepseq.data.alignment"),
+        ("pyro_deepseq.sweep", "pyro_deepseq.cli.sweep: import it from there; run it as `deepseq"),
+        ("pyro_deepseq.scoring.metrics", "pyro_deepseq.evaluation.metrics"),
+    ],
+)
+def test_an_old_module_path_names_the_new_one(old, new):
+    with pytest.raises(ModuleNotFoundError, match=re.escape(f"{old} moved to {new}")):
+        importlib.import_module(old)
+
+
+def test_fit_and_predict_still_run_as_modules():
+    for command in ("fit", "predict"):
+        result = subprocess.run(
+            [sys.executable, "-m", f"pyro_deepseq.{command}", "--help"],
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, result.stderr
+        assert f"python -m pyro_deepseq.{command}" in result.stdout

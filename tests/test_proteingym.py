@@ -11,9 +11,11 @@ import pytest
 from scipy.stats import spearmanr
 from sklearn.metrics import ndcg_score
 
-from pyro_deepseq import proteingym, sweep
+from pyro_deepseq.cli import proteingym as proteingym_command
+from pyro_deepseq.cli import sweep
 from pyro_deepseq.errors import DataError
-from pyro_deepseq.scoring import metrics
+from pyro_deepseq.evaluation import metrics
+from pyro_deepseq.workflows import proteingym
 
 from .conftest import SHARED, needs_shared, write
 
@@ -316,7 +318,7 @@ def test_running_again_skips_what_is_done_and_evaluate_reruns_the_last_step(
     pd.testing.assert_frame_equal(pd.read_csv(out / "proteingym_metrics.csv"), before)
     (out / "proteingym_metrics.csv").unlink()
     argv = ["evaluate", str(reference), "--dms-dir", str(dms), "--out", str(out)]
-    assert proteingym.main(argv) == 1  # the missing assay is still missing
+    assert proteingym_command.main(argv) == 1  # the missing assay is still missing
     pd.testing.assert_frame_equal(pd.read_csv(out / "proteingym_metrics.csv"), before)
 
 
@@ -347,7 +349,7 @@ def test_the_comparison_ranks_us_and_gives_the_gaps(tmp_path, capsys):
     ours = pd.DataFrame({"DMS_id": ["A_1", "A_2", "B_1", "Z_9"], "Spearman": [0.53, 0.5, 0.3, 0.9]})
     ours.to_csv(tmp_path / "proteingym_metrics.csv", index=False)
     argv = ["compare", str(tmp_path / "proteingym_metrics.csv"), str(published)]
-    assert proteingym.main(argv) == 0
+    assert proteingym_command.main(argv) == 0
     table = pd.read_csv(tmp_path / "proteingym_leaderboard_Spearman.csv").set_index("DMS_id")
     assert list(table.index) == ["A_1", "A_2", "B_1", "mean over proteins"]  # Z_9 unpublished
     assert table.loc["A_1", "rank"] == 3 and table.loc["A_1", "n_models"] == 6  # 0.55, 0.60 above

@@ -14,10 +14,11 @@ import pytest
 import torch
 from scipy.stats import spearmanr
 
-from pyro_deepseq import fit, retries, sweep
+from pyro_deepseq.cli import fit, sweep
 from pyro_deepseq.data.synthetic import default_family, write_family
 from pyro_deepseq.errors import DataError
 from pyro_deepseq.inference.checkpoint import load_checkpoint
+from pyro_deepseq.workflows import retries
 
 from .conftest import write
 

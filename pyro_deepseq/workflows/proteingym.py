@@ -1,8 +1,8 @@
 """ProteinGym's terms: its reference file in, its score files, metrics and leaderboard out.
 
-``python -m pyro_deepseq.sweep --proteingym REFERENCE.csv --msa-dir DIR --dms-dir DIR --out OUT``
+``deepseq sweep --proteingym REFERENCE.csv --msa-dir DIR --dms-dir DIR --out OUT``
 runs the benchmark (this module turns the reference file into the sweep's families and its
-results into ProteinGym's files); ``python -m pyro_deepseq.proteingym evaluate|compare`` reruns the
+results into ProteinGym's files); ``deepseq proteingym evaluate|compare`` reruns the
 last steps on existing outputs.
 
 The reference file (ProteinGym's ``DMS_substitutions.csv``) has a row per assay: ``DMS_id``,
@@ -20,17 +20,15 @@ MSA is scored into ``OUT/<DMS_id>/``. Then:
   Δ ELBO (empty where unscoreable), as ProteinGym's own scripts read score files;
 - ``OUT/unscoreable/<DMS_id>.csv``: the rows without a score, each with its reason;
 - ``OUT/proteingym_metrics.csv``: Spearman, AUC, MCC, NDCG and Recall per assay, on its scored rows
-  (:mod:`pyro_deepseq.scoring.metrics`); ``OUT/proteingym_summary.csv`` their averages; a figure;
+  (:mod:`pyro_deepseq.evaluation.metrics`); ``OUT/proteingym_summary.csv`` their averages; a figure;
 - ``OUT/proteingym_assays.csv``: each assay's status (done, failed, missing files), row counts
   and wall times, and ``OUT/proteingym_time.json``: what 217 assays would take.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,12 +37,11 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from .data.mutations import POSITION_NOT_FOCUS, WILD_TYPE_MISMATCH, parse_mutant
-from .errors import DataError
+from ..data.mutations import POSITION_NOT_FOCUS, WILD_TYPE_MISMATCH, parse_mutant
+from ..errors import DataError
+from ..evaluation import metrics as pg_metrics
+from ..utils.files import atomic_write
 from .runs import Family
-from .scoring import metrics as pg_metrics
-from .utils.cli import run
-from .utils.files import atomic_write
 
 REQUIRED = (
     "DMS_id",
@@ -588,57 +585,3 @@ def write_comparison(metrics_csv, published_paths, out_dir, baselines=BASELINES)
         print(f"{metric}: our rank and gap to the baselines (ours − theirs)")
         print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     return written
-
-
-# --- command line -----------------------------------------------------------------------------
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m pyro_deepseq.proteingym", description=__doc__)
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    commands = parser.add_subparsers(dest="command", required=True)
-    evaluate_ = commands.add_parser(
-        "evaluate", help="score files, metrics and summary again from a finished OUT"
-    )
-    evaluate_.add_argument("reference", type=Path, help="ProteinGym's reference file")
-    evaluate_.add_argument("--dms-dir", type=Path, required=True, help="folder of the DMS files")
-    evaluate_.add_argument("--out", type=Path, required=True, help="the sweep's --out")
-    evaluate_.add_argument("--only", nargs="+", help="these DMS ids only")
-    compare_ = commands.add_parser("compare", help="our rank on ProteinGym's published tables")
-    compare_.add_argument("metrics", type=Path, help="OUT/proteingym_metrics.csv")
-    compare_.add_argument(
-        "published", type=Path, nargs="+", help="DMS_substitutions_<Metric>_DMS_level.csv"
-    )
-    compare_.add_argument("--baselines", nargs="+", default=list(BASELINES))
-    compare_.add_argument("--out", type=Path, help="folder of the tables (default: the metrics')")
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    return run(_main, argv)
-
-
-def _main(argv: Sequence[str] | None) -> int:
-    args = build_parser().parse_args(argv)
-    if args.command == "compare":
-        folder = args.out or args.metrics.parent
-        write_comparison(args.metrics, args.published, folder, args.baselines)
-        return 0
-    reference = read_reference(args.reference, args.only)
-    problems = _problems_from(args.out)
-    evaluate(reference, args.dms_dir, args.out, problems=problems)
-    return 0 if not problems else 1
-
-
-def _problems_from(out: Path) -> dict:
-    """Assays a previous run found missing or unmappable (from proteingym_assays.csv)."""
-    path = out / "proteingym_assays.csv"
-    if not path.is_file():
-        return {}
-    table = pd.read_csv(path)
-    early = table[table["status"].isin(["missing"])]
-    return {r.DMS_id: (r.status, r.error) for r in early.itertuples()}
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,4 +1,4 @@
-"""``python -m pyro_deepseq.classify``: clinical classes of every single substitution, as EVE.
+"""``deepseq classify``: clinical classes of every single substitution, as EVE.
 
 Scores every single substitution of a protein (``predict --singles``, ensembles included), or
 reads indices already scored (``--predictions``), fits a two-component Gaussian mixture to the
@@ -26,16 +26,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import plots
-from .api import Ensemble, scoring_options
-from .data.focus import Focus
-from .data.mutations import MutationSet
-from .errors import DataError
-from .inference.checkpoint import load_checkpoint
-from .scoring import PRECISIONS
-from .scoring import classification as cls
-from .utils.cli import run
-from .utils.files import atomic_write
+from .. import plots
+from ..api import Ensemble, scoring_options
+from ..data.focus import Focus
+from ..data.mutations import MutationSet
+from ..errors import DataError
+from ..evaluation import classification as cls
+from ..inference.checkpoint import load_checkpoint
+from ..scoring import PRECISIONS
+from ..utils.cli import run
+from ..utils.files import atomic_write
 
 #: Predictions files whose own name says nothing of the protein: named by their folder.
 GENERIC_STEMS = frozenset({"singles", "ensemble_singles", "predictions", "ensemble_predictions"})
@@ -45,7 +45,7 @@ OTHER_PROTEIN = "protein not classified"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m pyro_deepseq.classify", description=__doc__)
+    parser = argparse.ArgumentParser(prog="deepseq classify", description=__doc__)
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument(
         "--checkpoint",

@@ -1,7 +1,7 @@
 """Run descriptions: the families a sweep trains and scores, read from a CSV.
 
-The columns are described in :mod:`pyro_deepseq.sweep`; ProteinGym's reference file becomes a
-list of :class:`Family` too (:mod:`pyro_deepseq.proteingym`).
+The columns are described in :mod:`pyro_deepseq.cli.sweep`; ProteinGym's reference file becomes a
+list of :class:`Family` too (:mod:`pyro_deepseq.workflows.proteingym`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import DataError
+from ..errors import DataError
 
 COLUMNS = (
     "name",

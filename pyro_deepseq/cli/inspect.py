@@ -1,4 +1,4 @@
-"""``python -m pyro_deepseq.inspect``: what a user should know about an alignment before training.
+"""``deepseq inspect``: what a user should know about an alignment before training.
 
 Reads the alignment as training would, reports records read, sequences kept and dropped by reason,
 focus columns and their UniProt positions, Neff and the seconds taken; optionally maps a DMS table
@@ -19,19 +19,19 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
-from .data.alignment import ALPHABETS, Alignment
-from .data.diagnostics import warn_alignment, warn_mutations
-from .data.mutations import MutationSet
-from .errors import DataError
-from .inference.presets import DEEP, VARIED
-from .models.independent import SiteIndependentModel
-from .utils.cli import run
-from .utils.files import atomic_write
+from ..data.alignment import ALPHABETS, Alignment
+from ..data.diagnostics import warn_alignment, warn_mutations
+from ..data.mutations import MutationSet
+from ..errors import DataError
+from ..inference.presets import DEEP, VARIED
+from ..models.independent import SiteIndependentModel
+from ..utils.cli import run
+from ..utils.files import atomic_write
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m pyro_deepseq.inspect",
+        prog="deepseq inspect",
         description="Summarise an alignment (and optionally a DMS table) before training.",
     )
     parser.add_argument("alignment", help="a2m, a3m or aligned FASTA file")

@@ -1,4 +1,4 @@
-"""``python -m pyro_deepseq.sweep RUNS.csv --out DIR``: many families × many seeds, one table of ρ.
+"""``deepseq sweep RUNS.csv --out DIR``: many families × many seeds, one table of ρ.
 
 RUNS.csv has a row per protein family (in the spirit of ProteinGym's reference file):
 
@@ -21,14 +21,14 @@ Relative paths are read from RUNS.csv's folder. Each (family, seed) is fitted in
 
 ``--proteingym REFERENCE.csv --msa-dir DIR --dms-dir DIR`` runs ProteinGym's benchmark instead of
 RUNS.csv: one family per assay, one fit per MSA shared by its assays, and ProteinGym's score files,
-metrics and leaderboard comparison at the end (:mod:`pyro_deepseq.proteingym`).
+metrics and leaderboard comparison at the end (:mod:`pyro_deepseq.workflows.proteingym`).
 
 Jobs are Ray tasks with resource requests (``--cpus-per-job``, ``--gpus-per-job``; fractional GPUs
 let small models share one): on a local Ray instance sized to the machine, or on a cluster with
 ``--address``. ``--sequential`` runs them one after another in this process, without Ray. A job
 whose worker, process or node dies is tried again, ``--retries`` more times (default 2), a fit
 resuming from its last checkpoint; a job's own error (a bad file or option, a diverged fit) is not
-tried again (:mod:`pyro_deepseq.retries`). A job records its outcome in ``fit.json`` or
+tried again (:mod:`pyro_deepseq.workflows.retries`). A job records its outcome in ``fit.json`` or
 ``score.json`` beside its outputs, so running the same command again skips completed jobs, resumes
 interrupted fits and retries failed jobs; Ctrl-C stops the jobs, fits saving a checkpoint. A
 failing job never stops the others; its error is in the summary, and the jobs that needed it are
@@ -55,16 +55,17 @@ import pandas as pd
 import torch
 from scipy.stats import spearmanr
 
-from . import fit, plots, predict
-from .errors import DataError
-from .inference.checkpoint import load_checkpoint
-from .inference.config import TrainConfig, from_dict
-from .retries import Failure, diagnose, given_up, memory_request, plain
-from .runs import Family, read_runs
-from .scoring.estimators import Scores, ensemble
-from .utils.cli import run
-from .utils.devices import resolve_device
-from .utils.files import atomic_write
+from .. import plots
+from ..errors import DataError
+from ..inference.checkpoint import load_checkpoint
+from ..inference.config import TrainConfig, from_dict
+from ..scoring.estimators import Scores, ensemble
+from ..utils.cli import run
+from ..utils.devices import resolve_device
+from ..utils.files import atomic_write
+from ..workflows.retries import Failure, diagnose, given_up, memory_request, plain
+from ..workflows.runs import Family, read_runs
+from . import fit, predict
 
 SUMMARY_COLUMNS = (
     "family",
@@ -409,8 +410,8 @@ def run_on_ray(
     """Every job as a Ray task; scoring starts when its fit is done, the ensemble after them.
 
     A job whose worker died is tried again, up to ``retries`` times (see
-    :mod:`~pyro_deepseq.retries`). Ctrl-C cancels the running jobs (fits save a checkpoint) and
-    raises ``KeyboardInterrupt``.
+    :mod:`~pyro_deepseq.workflows.retries`). Ctrl-C cancels the running jobs (fits save a
+    checkpoint) and raises ``KeyboardInterrupt``.
     """
     ray = _start_ray(address)
     try:
@@ -577,7 +578,7 @@ def summarize(families: list[Family], results: dict) -> pd.DataFrame:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m pyro_deepseq.sweep", description=__doc__)
+    parser = argparse.ArgumentParser(prog="deepseq sweep", description=__doc__)
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("runs", type=Path, nargs="?", help="the run description (CSV)")
     parser.add_argument("--out", type=Path, required=True, help="folder of all the runs")
@@ -604,7 +605,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _proteingym_options(parser: argparse.ArgumentParser) -> None:
     """The benchmark's options: its reference file instead of a run description."""
     group = parser.add_argument_group(
-        "ProteinGym", "run ProteinGym's benchmark (see pyro_deepseq.proteingym) instead of RUNS"
+        "ProteinGym", "run ProteinGym's benchmark (see deepseq proteingym) instead of RUNS"
     )
     group.add_argument("--proteingym", type=Path, metavar="REFERENCE", help="DMS_substitutions.csv")
     group.add_argument("--msa-dir", type=Path, help="folder of the reference's MSA_filename")
@@ -626,7 +627,7 @@ def _proteingym_options(parser: argparse.ArgumentParser) -> None:
 
 def _benchmark(args):
     """The ProteinGym plan when --proteingym is given (its families replace RUNS.csv's)."""
-    from . import proteingym  # its metrics need scikit-learn, which plain sweeps do not
+    from ..workflows import proteingym  # its metrics need scikit-learn, which plain sweeps do not
 
     if (args.runs is None) == (args.proteingym is None):
         raise DataError("give a run description RUNS.csv or --proteingym REFERENCE.csv")

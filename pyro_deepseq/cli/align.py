@@ -1,4 +1,4 @@
-"""``python -m pyro_deepseq.align``: a model-ready alignment from one protein and a database.
+"""``deepseq align``: a model-ready alignment from one protein and a database.
 
 Runs jackhmmer (pyhmmer) of the query, or ``--region`` of it, against a FASTA database (``.gz``
 allowed, streamed from disk) at one or several inclusion thresholds in bits per residue, applies
@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .data.alignment import Alignment
-from .data.homology import (
+from ..data.alignment import Alignment
+from ..data.homology import (
     MAX_COLUMN_GAPS,
     MIN_COVERAGE,
     STEPS,
@@ -38,9 +38,9 @@ from .data.homology import (
     recommend,
     search,
 )
-from .errors import DataError
-from .utils.cli import run
-from .utils.files import atomic_write
+from ..errors import DataError
+from ..utils.cli import run
+from ..utils.files import atomic_write
 
 #: The depth table's columns printed (the CSV has them all).
 SHOWN = [
@@ -58,7 +58,7 @@ SHOWN = [
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m pyro_deepseq.align",
+        prog="deepseq align",
         description="Build a model-ready alignment from a protein sequence and a sequence "
         "database (jackhmmer through pyhmmer, EVcouplings' post-processing).",
     )

@@ -1,4 +1,4 @@
-"""``python -m pyro_deepseq.embed``: every sequence's latent coordinates, and their picture.
+"""``deepseq embed``: every sequence's latent coordinates, and their picture.
 
 Writes one row per sequence (its header, the encoder's mean ``z1 …`` and sd ``sd_z1 …`` of the
 latent variable, its weight, and its label with ``--labels``) as CSV or NPZ, and the latent space
@@ -15,17 +15,17 @@ from pathlib import Path
 
 import numpy as np
 
-from . import plots
-from .api import DeepSequence
-from .errors import DataError
-from .utils.cli import run
-from .utils.files import atomic_write
+from .. import plots
+from ..api import DeepSequence
+from ..errors import DataError
+from ..utils.cli import run
+from ..utils.files import atomic_write
 
 FORMATS = (".csv", ".npz")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m pyro_deepseq.embed", description=__doc__)
+    parser = argparse.ArgumentParser(prog="deepseq embed", description=__doc__)
     parser.add_argument("--checkpoint", type=Path, required=True, help="DIR/model.pt or DIR")
     parser.add_argument(
         "--sequences", type=Path, help="aligned file with the model's columns (default: training)"

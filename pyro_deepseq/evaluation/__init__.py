@@ -1,0 +1,1 @@
+"""Evaluation of scores: ProteinGym's metrics, and EVE's clinical classification."""
