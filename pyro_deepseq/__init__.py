@@ -17,6 +17,7 @@ from .data.mutations import MutationSet, Substitution, parse_mutant
 from .data.weights import sequence_weights
 from .errors import DataError, DataWarning
 from .models.independent import SiteIndependentModel
+from .scoring import ScoringOptions
 
 __all__ = [
     "ALPHABETS",
@@ -26,6 +27,7 @@ __all__ = [
     "DeepSequence",
     "Ensemble",
     "MutationSet",
+    "ScoringOptions",
     "SiteIndependentModel",
     "Substitution",
     "parse_mutant",

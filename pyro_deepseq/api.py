@@ -4,7 +4,8 @@
 >>> model.fit()                                             # doctest: +SKIP
 >>> model.predict("dms.csv", score_column="fitness")        # doctest: +SKIP
 
-:class:`DeepSequence` trains, resumes, scores, embeds and saves one model; :class:`Ensemble`
+[`DeepSequence`][pyro_deepseq.DeepSequence] trains, resumes, scores, embeds and saves one model;
+[`Ensemble`][pyro_deepseq.Ensemble]
 scores several trained runs together. The commands (``fit``, ``predict``, ``embed``) are thin
 layers over these two classes and write the same checkpoints and tables.
 """
@@ -29,87 +30,105 @@ from .data.mutations import WILD_TYPE_MISMATCH, MutationSet
 from .data.synthetic import default_family
 from .data.variants import from_sequences
 from .errors import DataError
+from .evaluation import classification
 from .inference.checkpoint import (
     alignment_metadata,
+    alignment_sha256,
     file_sha256,
     load_checkpoint,
     save_checkpoint,
 )
 from .inference.config import ModelConfig, TrainConfig, to_dict
 from .inference.presets import AUTO
-from .inference.settings import chosen_preset, default_out, resolve, resolve_auto, resumed
+from .inference.settings import (
+    chosen_preset,
+    resolve,
+    resolve_auto,
+    resolve_training,
+    resumed,
+)
 from .inference.training import Progress, Trainer, write_history
 from .models import build_model, latent_posterior
 from .models.independent import SiteIndependentModel
-from .scoring import Scores, ensemble, score_variants
+from .scoring import Scores, ScoringOptions, ensemble, score_variants
 from .utils.devices import resolve_device
 from .utils.files import atomic_write
 
 #: Files read as variant sequences rather than as a table of mutants.
 SEQUENCE_SUFFIXES = {".fasta", ".fa", ".faa", ".fas", ".a2m", ".a3m"}
-IWAE_PARTICLES = 10
 
 
 class DeepSequence:
     """A model of one protein family: train it, score variants, embed sequences.
 
+    Building one has no side effects: it prints nothing and writes nothing.
+    [`fit`][pyro_deepseq.DeepSequence.fit] trains in
+    memory, and writes checkpoints only when the model has a run folder (``out``, or one given to
+    [`save`][pyro_deepseq.DeepSequence.save]). Constructing it again with the same ``out`` and
+    settings, as re-running a
+    notebook cell does, continues the run saved there.
+
     Parameters
     ----------
     alignment : str, Path or Alignment, optional
-        The family's alignment (a2m, a3m or aligned FASTA); default: the embedded synthetic
-        family. An :class:`Alignment` must have been read from a file (the checkpoint names it).
+        The family's alignment (a2m, a3m or aligned FASTA), or an
+        [`Alignment`][pyro_deepseq.Alignment] already read or built in memory (a checkpoint
+        names it by the hash of its content); default: the embedded synthetic family.
     preset : str, optional
-        ``"paper"`` or ``"fast"`` (see :data:`~pyro_deepseq.inference.presets.PRESETS`);
-        settings given next to it win.
+        ``"auto"`` (the default with an alignment: chosen from its depth and variation; the
+        reason is in ``choice["reason"]``), ``"paper"``, ``"fast"``; settings given next to it
+        win.
     out : str or Path, optional
-        The run folder (``model.pt``, ``history.csv``, ``config.json``); default
-        ``runs/NAME-MODEL-seedS``, as ``fit`` uses. An existing run is never overwritten:
-        continue it with :meth:`load`.
+        The run folder (``model.pt``, ``history.csv``, ``config.json``); default: none, the model
+        lives in memory until [`save`][pyro_deepseq.DeepSequence.save]. A folder that already holds
+        a run with these
+        settings is continued; one with other settings is refused (load it with
+        [`load`][pyro_deepseq.DeepSequence.load]).
     **settings : dict
-        Any field of :class:`~pyro_deepseq.inference.config.ModelConfig` (``model``,
-        ``latent_dim``, the Bayesian switches, …) or
-        :class:`~pyro_deepseq.inference.config.TrainConfig` (``steps``, ``lr``, ``seed``, …).
+        Any field of ``ModelConfig`` (``model``, ``latent_dim``, the Bayesian switches, …) or
+        ``TrainConfig`` (``steps``, ``lr``, ``seed``, …); see ``python -m pyro_deepseq.fit
+        --help``.
     """
 
     def __init__(self, alignment=None, preset: str | None = None, out=None, **settings):
         loaded = alignment if isinstance(alignment, Alignment) else None
         if loaded is not None:
-            if loaded.path is None:
-                raise DataError("DeepSequence needs an Alignment read from a file (its path)")
             read_with = _alignment_settings(loaded)
             clash = [k for k, v in read_with.items() if settings.get(k, v) != v]
             if clash:
                 raise DataError(f"the alignment was read with other {', '.join(clash)}")
             settings = {**settings, **read_with}
-            alignment = loaded.path
+            alignment = loaded.path  # None for an alignment built in memory
         if alignment is not None:
             settings["alignment"] = str(alignment)
         model = settings.pop("model", None)
-        self.choice = {"preset": chosen_preset(preset, model, alignment is not None)}
+        given = loaded is not None or alignment is not None
+        self.choice = {"preset": chosen_preset(preset, model, given)}
         if self.choice["preset"] == AUTO:  # the settings depend on the alignment
             loaded = loaded or _read_alignment(resolve(model, None, settings)[1], None)
             model_config, train_config, reason = resolve_auto(model, settings, loaded)
             self.choice["reason"] = reason
-            print(reason)
         else:
             model_config, train_config = resolve(model, self.choice["preset"], settings)
-        out = Path(out) if out is not None else default_out(model_config, train_config)
-        if (out / "model.pt").exists():
-            raise DataError(
-                f"{out / 'model.pt'} exists: pass --resume to continue it (in Python: "
-                "DeepSequence.load), or choose another --out"
-            )
-        self._setup(model_config, train_config, out, state=None, alignment=loaded)
+        out = None if out is None else Path(out)
+        state = None
+        if out is not None and (out / "model.pt").exists():
+            state = _continued(out, model_config, train_config, loaded)
+            self.choice = state.get("preset", self.choice)
+        self._setup(model_config, train_config, out, state=state, alignment=loaded)
 
-    def _setup(self, model_config, train_config, out: Path, state: dict | None, alignment=None):
+    def _setup(self, model_config, train_config, out, state: dict | None, alignment=None):
         self.model_config: ModelConfig = model_config
         self.train_config: TrainConfig = train_config
-        self.out = Path(out)
+        #: The run folder checkpoints go to; None: in memory only.
+        self.out: Path | None = None if out is None else Path(out)
         self._state, self._alignment, self._trainer = state, alignment, None
         if state is None:
             self._alignment = alignment or _read_alignment(train_config, None)
             warn_alignment(self._alignment)
         self.metadata = state["alignment"] if state else alignment_metadata(self._alignment)
+        if state is not None and alignment is not None:
+            _check_same_alignment(alignment, self.metadata)
         self.focus = Focus.from_metadata(self.metadata)
         self.vae = None
         if model_config.model != "independent":
@@ -121,25 +140,35 @@ class DeepSequence:
                 self.vae.load_state_dict(state["state_dict"])
 
     @classmethod
-    def load(cls, path, model: str | None = None, **changes) -> DeepSequence:
-        """A trained (or part-trained) run from ``DIR/model.pt`` or ``DIR``.
+    def load(
+        cls, path, model: str | None = None, alignment: Alignment | None = None, **changes
+    ) -> DeepSequence:
+        """A trained (or part-trained) run from ``DIR/model.pt`` or ``DIR``;
+        [`fit`][pyro_deepseq.DeepSequence.fit]
+        continues it there.
 
-        Only ``steps`` (to train further with :meth:`fit`) and ``device`` may differ from the
-        checkpoint's settings; any other setting given must equal the saved one.
+        Only ``steps`` (to train further with [`fit`][pyro_deepseq.DeepSequence.fit]) and ``device``
+        may differ from the
+        checkpoint's settings; any other setting given must equal the saved one. An
+        [`Alignment`][pyro_deepseq.Alignment] given as ``alignment`` is the training alignment
+        (checked by its hash): how a run trained on one built in memory gets it back.
         """
+        if alignment is not None and not isinstance(alignment, Alignment):
+            changes["alignment"], alignment = str(alignment), None  # a file: a setting to check
         path = Path(path)
         state = load_checkpoint(path)
         model_config, train_config = resumed(state, model, changes)
         folder = path if path.is_dir() else path.parent
         instance = cls.__new__(cls)
         instance.choice = state.get("preset", {"preset": None})
-        instance._setup(model_config, train_config, folder, state)
+        instance._setup(model_config, train_config, folder, state, alignment)
         return instance
 
     def __repr__(self) -> str:
+        out = None if self.out is None else str(self.out)
         return (
             f"DeepSequence({self.model_config.model}, focus {self.focus.focus_name}, "
-            f"{len(self.focus.positions)} columns, {self.step:,} steps, out={str(self.out)!r})"
+            f"{len(self.focus.positions)} columns, {self.step:,} steps, out={out!r})"
         )
 
     @property
@@ -171,12 +200,16 @@ class DeepSequence:
     def device(self) -> torch.device:
         return resolve_device(self.train_config.device)
 
-    def fit(self, steps: int | None = None, progress: bool = True) -> DeepSequence:
-        """Train to ``steps`` (default: the settings'), writing checkpoints to :attr:`out`.
+    def fit(self, steps: int | None = None, progress: bool = True, **settings) -> DeepSequence:
+        """Train to ``steps`` (default: the settings'), with checkpoints in ``out`` if set.
 
-        Calling it again, or on a loaded run, continues where training stopped. Ctrl-C saves a
-        checkpoint first, then raises ``KeyboardInterrupt``.
+        Calling it again, or on a loaded run, continues where training stopped. ``settings``
+        are training settings (``lr``, ``batch_size``, ``lr_schedule``, …) for a run not started
+        yet. Ctrl-C saves a checkpoint first (when there is a run folder; in memory the model
+        stays as it was), then raises ``KeyboardInterrupt``.
         """
+        if settings:
+            self.train_config = self._training_settings(settings)
         if steps is not None:
             self.train_config = dataclasses.replace(self.train_config, steps=steps)
         if self.vae is None:
@@ -188,18 +221,30 @@ class DeepSequence:
         self._trainer.run(show_progress=progress)
         return self
 
+    def _training_settings(self, settings: dict) -> TrainConfig:
+        """The training settings with ``settings`` changed, before the run starts."""
+        fixed = {"alignment", "theta", "alphabet", "focus"} & set(settings)
+        if fixed:
+            raise DataError(
+                f"{', '.join(sorted(fixed))}: alignment settings are given to DeepSequence(...), "
+                "not to fit()"
+            )
+        if self.step > 0 and set(settings) - {"device"}:
+            raise DataError(
+                f"this run has trained {self.step:,} steps with its settings; build a new "
+                "DeepSequence to train with others (fit(steps=…) trains further)"
+            )
+        return resolve_training(self.train_config, settings)
+
     def _new_trainer(self) -> Trainer:
+        checkpoint = None if self.out is None else self.out / "model.pt"
         trainer = Trainer(
-            self.vae,
-            self.alignment,
-            self.model_config,
-            self.train_config,
-            self.out / "model.pt",
-            self.choice,
+            self.vae, self.alignment, self.model_config, self.train_config, checkpoint, self.choice
         )
         if self._state is not None:
             trainer.restore(self._state)
-        self._write_config(trainer.metadata)
+        if self.out is not None:
+            self._write_config(self.out, trainer.metadata)
         return trainer
 
     def _fit_independent(self) -> None:
@@ -213,11 +258,17 @@ class DeepSequence:
             "preset": self.choice,
             "state_dict": {"log_frequencies": torch.as_tensor(model.log_frequencies)},
         }
-        save_checkpoint(self.out / "model.pt", self._state)
-        write_history({}, self.out / "history.csv")
-        self._write_config(metadata)
+        if self.out is not None:
+            self._write_run(self.out, self._state)
 
-    def _write_config(self, metadata: dict) -> None:
+    def _write_run(self, folder: Path, state: dict) -> None:
+        """model.pt, history.csv and config.json: a run folder that
+        [`load`][pyro_deepseq.DeepSequence.load] reads."""
+        save_checkpoint(folder / "model.pt", state)
+        write_history(state.get("progress", {}).get("history", {}), folder / "history.csv")
+        self._write_config(folder, state["alignment"])
+
+    def _write_config(self, folder: Path, metadata: dict) -> None:
         summary = {k: v for k, v in metadata.items() if k not in ("positions", "focus_sequence")}
         document = {
             "model": to_dict(self.model_config),
@@ -225,27 +276,38 @@ class DeepSequence:
             "alignment": summary,
             "preset": self.choice,
         }
-        with atomic_write(self.out / "config.json") as temporary:
+        with atomic_write(folder / "config.json") as temporary:
             temporary.write_text(json.dumps(document, indent=2) + "\n")
 
-    def save(self, folder, overwrite: bool = False) -> Path:
-        """Write the checkpoint (``model.pt``) to ``folder``; :meth:`load` reads it back."""
-        path = Path(folder) / "model.pt"
-        if path.exists() and not overwrite:
+    def save(self, folder=None, overwrite: bool = False) -> Path:
+        """Write the run (``model.pt``, ``history.csv``, ``config.json``) to ``folder``, default
+        ``out``; [`load`][pyro_deepseq.DeepSequence.load] reads it back. A model kept in memory gets
+        ``folder`` as its
+        run folder, so that further training checkpoints there."""
+        if folder is None and self.out is None:
+            raise DataError("give save() a folder: this model has no run folder (out=)")
+        folder = Path(folder) if folder is not None else self.out
+        path = folder / "model.pt"
+        if path.exists() and not overwrite and folder != self.out:
             raise DataError(f"{path} exists; pass overwrite=True to replace it")
         state = self._trainer.state() if self._trainer is not None else self._state
         if state is None:
             raise DataError("nothing to save yet: fit the model first")
-        save_checkpoint(path, state)
+        self._write_run(folder, state)
+        if self.out is None:
+            self.out = folder
+            if self._trainer is not None:
+                self._trainer.checkpoint_path = path
         return path
 
     def predict(self, variants=None, **options) -> pd.DataFrame:
         """Score variants; the same table ``python -m pyro_deepseq.predict`` writes.
 
         ``variants``: a DMS table (.csv, .tsv, .xlsx), a FASTA of variant sequences, a list of
-        mutants (``["H24A", "K35E:T40S"]``) or a :class:`MutationSet`; default: the synthetic
+        mutants (``["H24A", "K35E:T40S"]``) or a [`MutationSet`][pyro_deepseq.MutationSet]; default:
+        the synthetic
         family's table when the model was trained on it. ``options`` are those of
-        :meth:`Ensemble.predict`. Unscoreable rows, with reasons, are in
+        [`Ensemble.predict`][pyro_deepseq.Ensemble.predict]. Unscoreable rows, with reasons, are in
         ``table.attrs["unscoreable"]``.
         """
         return Ensemble([self]).predict(variants, **options)
@@ -254,10 +316,16 @@ class DeepSequence:
         """Δ of every single substitution: focus positions × letters (the landscape matrix)."""
         return Ensemble([self]).singles(**options)
 
+    def classify(self, retain: float = 0.75, thresholds=None, seed: int = 0, **options):
+        """EVE's clinical classes of every single substitution; see
+        [`Ensemble.classify`][pyro_deepseq.Ensemble.classify]."""
+        return Ensemble([self]).classify(retain, thresholds, seed, **options)
+
     def embed(self, sequences=None) -> pd.DataFrame:
         """Each sequence's latent mean (``z1`` …) and sd (``sd_z1`` …), indexed by its header.
 
-        ``sequences``: an :class:`Alignment` or aligned file with the model's columns; default:
+        ``sequences``: an [`Alignment`][pyro_deepseq.Alignment] or aligned file with the model's
+        columns; default:
         the training alignment.
         """
         if self.vae is None:
@@ -294,36 +362,38 @@ class DeepSequence:
             return plots.latent_space(means, weights=embedding["weight"].to_numpy())
         return plots.latent_space(means, labels)
 
-    def scores(self, mutations: MutationSet, options: dict) -> Scores:
-        """Δ and its standard error for ``mutations`` (see :meth:`Ensemble.predict`)."""
-        if options["site_independent"] or self.vae is None:
-            if options["site_independent"]:
+    def scores(self, mutations: MutationSet, options: ScoringOptions) -> Scores:
+        """Δ and its standard error for ``mutations`` (see
+        [`Ensemble.predict`][pyro_deepseq.Ensemble.predict])."""
+        if options.site_independent or self.vae is None:
+            if options.site_independent:
                 model = SiteIndependentModel.fit(self.alignment)
             else:
                 model = SiteIndependentModel(self._state["state_dict"]["log_frequencies"].numpy())
             delta = model.delta(mutations.codes, self.focus.focus_codes)
             return Scores(delta, np.zeros_like(delta))  # exact: no sampling
-        device = resolve_device(options["device"])
+        device = resolve_device(options.device)
         self.vae.to(device).eval()
-        pyro.set_rng_seed(options["seed"])
+        pyro.set_rng_seed(options.seed)
         return score_variants(
             self.vae,
             mutations.codes,
             self.focus.focus_codes,
             len(self.focus.alphabet),
-            options["samples"],
-            options["batch_size"],
+            options.samples,
+            options.batch_size,
             device,
-            options["estimator"],
-            options["particles"],
-            options["precision"],
+            options.estimator,
+            options.particles,
+            options.precision,
         )
 
 
 class Ensemble:
     """Several trained runs of one family, scored together (the mean of their Δ).
 
-    Members are :class:`DeepSequence` objects or checkpoint paths; paths are loaded one at a
+    Members are [`DeepSequence`][pyro_deepseq.DeepSequence] objects or checkpoint paths; paths are
+    loaded one at a
     time while scoring, so an ensemble of large models needs one model's memory.
     """
 
@@ -366,7 +436,8 @@ class Ensemble:
             yield label, model
 
     def variants(self, variants=None, mutant_column="mutant", score_column=None) -> MutationSet:
-        """The :class:`MutationSet` that ``variants`` names (see :meth:`DeepSequence.predict`)."""
+        """The [`MutationSet`][pyro_deepseq.MutationSet] that ``variants`` names (see
+        [`DeepSequence.predict`][pyro_deepseq.DeepSequence.predict])."""
         if isinstance(variants, MutationSet):
             return variants
         if isinstance(variants, list | tuple):
@@ -392,43 +463,54 @@ class Ensemble:
         return mutations
 
     def predict(
-        self,
-        variants=None,
-        score_column: str | None = None,
-        mutant_column: str = "mutant",
-        samples: int = 500,
-        estimator: str = "elbo",
-        particles: int | None = None,
-        precision: str = "float32",
-        batch_size: int = 256,
-        seed: int = 0,
-        device: str = "auto",
-        site_independent: bool = False,
+        self, variants=None, score_column: str | None = None, mutant_column="mutant", **options
     ) -> pd.DataFrame:
         """Score variants with every member: ``mutant``, ``prediction`` (Δ, higher = fitter),
         ``stderr``, each member's prediction when there are several, the measured column.
 
-        ``samples`` estimates per variant and member (``estimator`` ``"elbo"``, the paper's, or
-        ``"iwae"`` with ``particles`` each, default 10); ``precision="bfloat16"`` multiplies the
-        decoder's output layer in bfloat16; ``site_independent`` scores with the
-        site-independent model of each member's alignment instead.
+        ``options`` are the fields of [`ScoringOptions`][pyro_deepseq.ScoringOptions]:
+        ``samples`` (500), ``estimator`` (``"elbo"``, or ``"iwae"`` with ``particles`` each),
+        ``precision`` (``"bfloat16"`` multiplies the decoder's output layer in bfloat16),
+        ``batch_size``, ``seed``, ``device`` and ``site_independent`` (score with the
+        site-independent model of each member's alignment instead).
         """
-        options = scoring_options(locals())
         mutations = self.variants(variants, mutant_column, score_column)
-        table, _ = self.score(mutations, options)
+        table, _ = self.score(mutations, ScoringOptions.of(options))
         table.attrs["unscoreable"] = mutations.unscoreable
         return table
 
     def singles(self, **options) -> pd.DataFrame:
         """Δ of every single substitution as a focus positions × letters matrix."""
-        _, scores = self.score(MutationSet.all_singles(self.focus), scoring_options(options))
+        _, scores = self.score(MutationSet.all_singles(self.focus), ScoringOptions.of(options))
         return plots.singles_matrix(
             scores.delta, self.focus.focus_sequence, self.focus.positions, self.focus.alphabet
         )
 
-    def score(self, mutations: MutationSet, options: dict) -> tuple[pd.DataFrame, Scores]:
-        """The predictions table and the ensemble's :class:`Scores` for ``mutations``."""
-        if options["site_independent"] and len(self) > 1:
+    def evol_indices(self, **options) -> pd.DataFrame:
+        """Every single substitution's evolutionary index (−Δ, EVE's sign) and its standard
+        error: the table EVE's classification reads (``options`` as in
+        [`predict`][pyro_deepseq.Ensemble.predict])."""
+        mutations = MutationSet.all_singles(self.focus)
+        _, scores = self.score(mutations, ScoringOptions.of(options))
+        mutants = mutations.scoreable["mutant"].tolist()
+        return classification.singles_table(mutants, -scores.delta, scores.stderr)
+
+    def classify(self, retain: float = 0.75, thresholds=None, seed: int = 0, **options):
+        """EVE's clinical classes (pathogenic, benign, uncertain) of every single substitution.
+
+        A two-component Gaussian mixture over the evolutionary indices gives each variant a
+        score (P(pathogenic)) and an uncertainty; the ``retain`` share of least uncertain
+        variants is classified. ``thresholds`` (``Thresholds.load(path)``) classifies on a saved
+        scale instead; ``seed`` seeds scoring and the mixture; ``options`` are scoring options.
+        The result's ``tables`` hold one table per protein, as ``deepseq classify`` writes it.
+        """
+        table = self.evol_indices(seed=seed, **options)
+        name = self.focus.focus_name
+        return classification.classify({name: table}, retain, thresholds=thresholds, seed=seed)
+
+    def score(self, mutations: MutationSet, options: ScoringOptions) -> tuple[pd.DataFrame, Scores]:
+        """The predictions table and the ensemble's scores for ``mutations``."""
+        if options.site_independent and len(self) > 1:
             raise DataError("site-independent scoring takes one checkpoint")
         members = {label: model.scores(mutations, options) for label, model in self._each()}
         scores = ensemble(list(members.values()))
@@ -444,50 +526,60 @@ class Ensemble:
         return table.reset_index(drop=True), scores
 
 
-#: The scoring options of :meth:`Ensemble.predict`, and their defaults.
-SCORING_OPTIONS = {
-    "samples": 500,
-    "estimator": "elbo",
-    "particles": None,
-    "precision": "float32",
-    "batch_size": 256,
-    "seed": 0,
-    "device": "auto",
-    "site_independent": False,
-}
-
-
-def scoring_options(given: dict) -> dict:
-    """Scoring options with defaults filled in and checked."""
-    arguments = {"self", "variants", "mutant_column", "score_column"}
-    unknown = set(given) - set(SCORING_OPTIONS) - arguments
-    if unknown:
-        raise DataError(f"unknown scoring options: {', '.join(sorted(unknown))}")
-    options = {k: given.get(k, v) for k, v in SCORING_OPTIONS.items()}
-    if options["particles"] is not None and options["estimator"] != "iwae":
-        raise DataError("--particles applies to --estimator iwae only")
-    if options["particles"] is None:
-        options["particles"] = IWAE_PARTICLES if options["estimator"] == "iwae" else 1
-    if min(options["samples"], options["batch_size"], options["particles"]) < 1:
-        raise DataError("--samples, --batch-size and --particles must be at least 1")
-    return options
-
-
 def _labels(members: list) -> list[str]:
     """Each member's name: its run folder's, or its position when those repeat."""
-    names = [m.out.name if isinstance(m, DeepSequence) else Path(m).parent.name for m in members]
+    names = [_label(member) for member in members]
     return [name if names.count(name) == 1 else str(i) for i, name in enumerate(names)]
+
+
+def _label(member) -> str:
+    if not isinstance(member, DeepSequence):
+        return Path(member).parent.name
+    return "model" if member.out is None else member.out.name
 
 
 def _read_alignment(config: TrainConfig, state: dict | None) -> Alignment:
     """The run's alignment (the synthetic family without one), checked against a checkpoint."""
+    if state is not None and state["alignment"]["path"] is None:
+        raise DataError(
+            "this run was trained on an alignment built in memory: pass it back with "
+            "DeepSequence.load(path, alignment=...)"
+        )
     path = config.alignment or default_family()[0]
     alignment = Alignment.from_file(
         path, config.theta, config.alphabet, config.focus, config.device
     )
-    if state is not None and file_sha256(path) != state["alignment"]["sha256"]:
-        raise DataError(f"{path} has changed since the checkpoint was written")
+    if state is not None:
+        _check_same_alignment(alignment, state["alignment"])
     return alignment
+
+
+def _check_same_alignment(alignment: Alignment, metadata: dict) -> None:
+    """The alignment a checkpoint was trained on: the same file content, or the same sequences."""
+    if alignment_sha256(alignment) != metadata["sha256"]:
+        where = alignment.path or "the alignment given"
+        raise DataError(f"{where} has changed since the checkpoint was written")
+
+
+def _continued(out: Path, model_config: ModelConfig, train_config: TrainConfig, alignment):
+    """The checkpoint in ``out``, when it is a run of these settings (a notebook cell re-run)."""
+    state = load_checkpoint(out)
+    saved = resumed(state, None, {})
+    same = {"steps": train_config.steps, "device": train_config.device}
+    differ = [
+        f"{name} (saved {before!r}, given {after!r})"
+        for config, before_config in zip((model_config, train_config), saved, strict=True)
+        for name, after in dataclasses.asdict(config).items()
+        if name not in same and (before := dataclasses.asdict(before_config)[name]) != after
+    ]
+    if differ:
+        raise DataError(
+            f"{out} holds a run with other settings: {'; '.join(differ)}. Continue that run "
+            f"with DeepSequence.load({str(out)!r}), or give another out="
+        )
+    if alignment is not None:
+        _check_same_alignment(alignment, state["alignment"])
+    return state
 
 
 def _alignment_settings(alignment: Alignment) -> dict:

@@ -1,6 +1,7 @@
 """Errors and warnings about the user's input.
 
-A :class:`DataError` always names the file, line, column or mutant at fault; the command-line
+A [`DataError`][pyro_deepseq.DataError] always names the file, line, column or mutant at fault; the
+command-line
 tools print its message without a traceback and exit with status 1.
 """
 

@@ -65,7 +65,8 @@ def predicted_vs_measured(predicted, measured, measured_name: str = "measured") 
 def singles_matrix(deltas: np.ndarray, focus_sequence: str, positions, alphabet: str):
     """Δ of every single substitution as a (position × letter) table; the wild type scores 0.
 
-    ``deltas`` are in the order of :meth:`MutationSet.all_singles`: by position, then letter.
+    ``deltas`` are in the order of
+    [`MutationSet.all_singles`][pyro_deepseq.MutationSet.all_singles]: by position, then letter.
     """
     length, letters = len(focus_sequence), len(alphabet)
     matrix = np.zeros((length, letters))
@@ -79,7 +80,8 @@ def singles_matrix(deltas: np.ndarray, focus_sequence: str, positions, alphabet:
 
 
 def landscape(matrix: pd.DataFrame) -> Figure:
-    """Heatmap of a :func:`singles_matrix`: positions across, letters down, wild type marked."""
+    """Heatmap of a [`singles_matrix`][pyro_deepseq.plots.singles_matrix]: positions across, letters
+    down, wild type marked."""
     letters = [c for c in matrix.columns if c not in ("position", "wild_type")]
     values = matrix[letters].to_numpy().T
     low, high = np.nanmin(values), np.nanmax(values)
@@ -119,7 +121,8 @@ def project(means: np.ndarray, method: str = "pca") -> tuple[np.ndarray, tuple[s
 def latent_space(
     means: np.ndarray, labels: Sequence[str] | None = None, weights=None, method: str = "pca"
 ) -> Figure:
-    """Encoder means in two dimensions (see :func:`project`), coloured by a label per sequence
+    """Encoder means in two dimensions (see [`project`][pyro_deepseq.plots.project]), coloured by a
+    label per sequence
     or, without labels, by sequence weight."""
     points, axes = project(means, method)
     figure = Figure(figsize=(6, 5), layout="constrained")

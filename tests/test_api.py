@@ -75,7 +75,7 @@ def test_save_load_and_resume_equal_an_uninterrupted_run(tmp_path):
 
 
 def test_an_existing_run_is_not_overwritten_and_load_keeps_settings(model):
-    with pytest.raises(DataError, match="exists"):
+    with pytest.raises(DataError, match="holds a run with other settings"):
         DeepSequence(model="vanilla", out=model.out)
     with pytest.raises(DataError, match="latent-dim"):
         DeepSequence.load(model.out, latent_dim=8)

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pyro_deepseq import DeepSequence
 from pyro_deepseq.cli import classify, fit
 from pyro_deepseq.data.synthetic import default_family
 from pyro_deepseq.errors import DataError, DataWarning
@@ -283,6 +284,18 @@ def test_classify_end_to_end_on_the_synthetic_family(trained, capsys):
         assert (run / f"classified_{figure}.png").stat().st_size > 5000
     assert classify.main(args) == 1  # nothing is overwritten
     assert "classified.csv exists; pass --force" in capsys.readouterr().err
+
+
+def test_the_api_classifies_as_the_command_does(trained, tmp_path):
+    run, _ = trained
+    out = tmp_path / "cli.csv"
+    flags = ["--checkpoint", str(run), "--samples", "20", "--seed", "3", "--no-plots"]
+    assert classify.main([*flags, "--out", str(out)]) == 0
+    result = DeepSequence.load(run).classify(samples=20, seed=3)
+    (table,) = result.tables.values()
+    expected = table[list(cls.COLUMNS)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(pd.read_csv(out), expected, check_dtype=False)
+    assert (expected["class"] != cls.UNCERTAIN).sum() == round(0.75 * len(expected))
 
 
 def test_classify_reads_scored_tables_and_shares_a_global_mixture(trained, tmp_path, capsys):

@@ -50,15 +50,15 @@ def test_example_runs(page, number, code, tmp_path, monkeypatch):
     work = tmp_path / "repo"
     work.mkdir()
     monkeypatch.chdir(work)
-    fit, options = api.DeepSequence.fit, api.scoring_options
+    fit, options = api.DeepSequence.fit, api.ScoringOptions.of.__func__
 
-    def short_fit(self, steps=None, progress=True):
-        return fit(self, min(steps or self.train_config.steps, 30), progress=False)
+    def short_fit(self, steps=None, progress=True, **settings):
+        return fit(self, min(steps or self.train_config.steps, 30), progress=False, **settings)
 
-    def few_samples(given):
-        return {**options(given), "samples": min(given.get("samples", 500), 2)}
+    def few_samples(cls, given):
+        return options(cls, {**given, "samples": min(given.get("samples", 500), 2)})
 
     monkeypatch.setattr(api.DeepSequence, "fit", short_fit)
-    monkeypatch.setattr(api, "scoring_options", few_samples)
+    monkeypatch.setattr(api.ScoringOptions, "of", classmethod(few_samples))
     monkeypatch.setattr(sys, "argv", [str(page)])
     exec(compile(code, f"{page.name} example {number}", "exec"), {"__name__": "__example__"})

@@ -143,7 +143,7 @@ def test_predict_with_the_iwae_estimator(trained, capsys):
     table = pd.read_csv(out)
     assert len(table) == 2140 and table["prediction"].corr(table["DMS_score"], "spearman") > 0.3
     assert predict.main([*args, "--particles", "3", "--force"]) == 1
-    assert "--particles applies to --estimator iwae only" in capsys.readouterr().err
+    assert "particles apply to the iwae estimator only" in capsys.readouterr().err
 
 
 def test_predict_in_bfloat16_keeps_the_predictions_of_float32(trained):
@@ -187,7 +187,33 @@ def test_existing_run_is_never_overwritten_and_resume_keeps_settings(tmp_path, c
     assert "--lr (was 0.001)" in capsys.readouterr().err
     assert fit.main(["--resume", "--out", str(out), "--steps", "40", "--quiet"]) == 0
     assert load_checkpoint(out)["progress"]["step"] == 40
-    assert fit.main(["--resume", "--out", str(tmp_path / "nothing"), "--quiet"]) == 1
+
+
+def test_resume_before_the_first_checkpoint_starts_the_run(tmp_path, capsys):
+    out = tmp_path / "killed-early"
+    out.mkdir()  # a run killed before its first checkpoint leaves its folder
+    flags = ["--resume", "--out", str(out), "--steps", "10", "--quiet", "--no-plots", *TINY]
+    assert fit.main(flags) == 0
+    assert "no checkpoint yet, so the run starts from step 0" in capsys.readouterr().out
+    assert load_checkpoint(out)["progress"]["step"] == 10
+
+
+def test_a_checkpoint_is_also_written_by_time(tmp_path, monkeypatch):
+    saved_at = []
+    original = Trainer.save
+
+    def record(self):
+        saved_at.append(self.progress.step)
+        original(self)
+
+    monkeypatch.setattr(Trainer, "save", record)
+    flags = ["--steps", "20", "--log-every", "5", "--checkpoint-every", "1000", "--quiet"]
+    flags += ["--no-plots", *TINY]
+    assert fit.main([*flags, "--out", str(tmp_path / "a"), "--checkpoint-seconds", "1e-9"]) == 0
+    assert saved_at[:3] == [5, 10, 15]  # at each history row, the time having passed
+    saved_at.clear()
+    assert fit.main([*flags, "--out", str(tmp_path / "b")]) == 0
+    assert saved_at == [20]  # the default 2 minutes never passed: only the final checkpoint
 
 
 def test_a_diverging_run_says_so_without_a_traceback(tmp_path, capsys):

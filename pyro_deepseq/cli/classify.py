@@ -16,6 +16,7 @@ at 100/90/75/50 % retained. Existing files are never overwritten without ``--for
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import re
 import sys
@@ -27,15 +28,15 @@ import numpy as np
 import pandas as pd
 
 from .. import plots
-from ..api import Ensemble, scoring_options
+from ..api import Ensemble
 from ..data.focus import Focus
 from ..data.mutations import MutationSet
 from ..errors import DataError
 from ..evaluation import classification as cls
 from ..inference.checkpoint import load_checkpoint
-from ..scoring import PRECISIONS
 from ..utils.cli import run
 from ..utils.files import atomic_write
+from .scoring import add_scoring_flags, scoring_options
 
 #: Predictions files whose own name says nothing of the protein: named by their folder.
 GENERIC_STEMS = frozenset({"singles", "ensemble_singles", "predictions", "ensemble_predictions"})
@@ -60,10 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="[NAME=]CSV already scored: predict --singles' output or a classified table",
     )
     scoring = parser.add_argument_group("scoring (with --checkpoint)")
-    scoring.add_argument("--samples", type=int, default=500, help="ELBO samples per variant")
-    scoring.add_argument("--precision", choices=PRECISIONS, default="float32")
-    scoring.add_argument("--batch-size", type=int, default=256, help="variants per batch")
-    scoring.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    add_scoring_flags(scoring, ("samples", "precision", "batch_size", "device"))
     parser.add_argument("--seed", type=int, default=0, help="seed of scoring and of the mixtures")
     parser.add_argument(
         "--retain", type=float, help="share of least uncertain variants classified (0.75)"
@@ -122,8 +120,7 @@ def _classify(argv: Sequence[str] | None) -> int:
 
 
 def _check(args) -> None:
-    if min(args.samples, args.batch_size) < 1:
-        raise DataError("--samples and --batch-size must be at least 1")
+    scoring_options(args)  # checked before anything is read
     if args.thresholds is not None and (args.retain, args.protein_weight) != (None, None):
         raise DataError("--thresholds fixes the scale; drop --retain and --protein-weight")
     if args.retain is not None and not 0 <= args.retain <= 1:
@@ -204,25 +201,10 @@ def _score(args, sources: dict, labels) -> tuple[dict[str, pd.DataFrame], dict[s
             mutants = mutations.scoreable["mutant"]
             unscored = cls.singles_table(mutants, np.zeros(len(mutants)), np.zeros(len(mutants)))
             cls.match_labels(labels[labels["protein"] == name], unscored, focus, args.labels)
-        _, scores = models.score(mutations, _scoring_options(args))
-        mutants = mutations.scoreable["mutant"].tolist()
-        tables[name] = cls.singles_table(mutants, -scores.delta, scores.stderr)
+        tables[name] = models.evol_indices(**dataclasses.asdict(scoring_options(args)))
         focuses[name] = focus
-        print(f"{name}: scored {len(mutants):,} singles with {len(source)} run(s)")
+        print(f"{name}: scored {len(tables[name]):,} singles with {len(source)} run(s)")
     return tables, focuses
-
-
-def _scoring_options(args) -> dict:
-    """``predict``'s scoring options: the paper's ELBO estimator with classify's settings."""
-    return scoring_options(
-        {
-            "samples": args.samples,
-            "batch_size": args.batch_size,
-            "precision": args.precision,
-            "device": args.device,
-            "seed": args.seed,
-        }
-    )
 
 
 # --- outputs -------------------------------------------------------------------------------------

@@ -42,6 +42,7 @@ HELP = {
     "patience": "held-out evaluations without improvement before stopping",
     "eval_every": "steps between held-out evaluations",
     "checkpoint_every": "steps between checkpoints",
+    "checkpoint_seconds": "seconds after which a checkpoint is also written, at a history row",
     "log_every": "steps between history rows",
     "seed": "seed of everything random",
     "device": "auto, cpu or cuda",
@@ -135,13 +136,14 @@ def _fit_one(args, given: dict, out: Path | None) -> int:
     if args.resume:
         preset_model, preset_train = PRESETS.get(args.preset, ({}, {}))
         out = out or settings.default_out(*settings.resolve(args.model, args.preset, given))
-        model = args.model or preset_model.get("model")
-        vae = DeepSequence.load(out, model, **{**preset_model, **preset_train, **given})
+        if (out / "model.pt").exists():
+            model = args.model or preset_model.get("model")
+            vae = DeepSequence.load(out, model, **{**preset_model, **preset_train, **given})
+        else:
+            print(f"{out}: no checkpoint yet, so the run starts from step 0")
+            vae = _new_run(args, given, out)
     else:
-        chosen = {"model": args.model} if args.model else {}
-        alignment = given.get("alignment")
-        rest = {k: v for k, v in given.items() if k != "alignment"}
-        vae = DeepSequence(alignment, preset=args.preset, out=out, **chosen, **rest)
+        vae = _new_run(args, given, out)
     labels = plots.read_labels(args.labels, vae.alignment.headers) if args.labels else None
     checkpoint = vae.out / "model.pt"
     started = time.perf_counter()
@@ -169,6 +171,22 @@ def _fit_one(args, given: dict, out: Path | None) -> int:
     if not args.no_plots:
         _plot(vae, labels)
     return 0
+
+
+def _new_run(args, given: dict, out: Path | None) -> DeepSequence:
+    """A new run in ``out`` (default runs/NAME-MODEL-seedS); an existing one is never replaced."""
+    chosen = {"model": args.model} if args.model else {}
+    alignment = given.get("alignment")
+    rest = {k: v for k, v in given.items() if k != "alignment"}
+    vae = DeepSequence(alignment, preset=args.preset, **chosen, **rest)
+    if vae.choice.get("reason"):
+        print(vae.choice["reason"])
+    vae.out = out or settings.default_out(vae.model_config, vae.train_config)
+    if (vae.out / "model.pt").exists():
+        raise DataError(
+            f"{vae.out / 'model.pt'} exists: pass --resume to continue it, or choose another --out"
+        )
+    return vae
 
 
 def _plot(vae: DeepSequence, labels: list | None) -> None:

@@ -21,12 +21,13 @@ from pathlib import Path
 from scipy.stats import spearmanr
 
 from .. import plots
-from ..api import SCORING_OPTIONS, Ensemble, scoring_options
+from ..api import Ensemble
 from ..data.focus import Focus
 from ..data.mutations import MutationSet
 from ..errors import DataError
-from ..scoring import ESTIMATORS, PRECISIONS, Scores
+from ..scoring import Scores
 from ..utils.cli import run
+from .scoring import add_scoring_flags, scoring_options
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,29 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     variants.add_argument("--singles", action="store_true", help="score every single substitution")
     parser.add_argument("--mutant-column", default="mutant")
     parser.add_argument("--score-column", help="measured fitness column (default DMS_score)")
-    parser.add_argument(
-        "--site-independent",
-        action="store_true",
-        help="score with the site-independent model of the checkpoint's alignment",
-    )
-    parser.add_argument("--samples", type=int, default=500, help="estimates per sequence")
-    parser.add_argument(
-        "--estimator",
-        choices=ESTIMATORS,
-        default="elbo",
-        help="elbo (the paper's) or iwae (importance-weighted bound, --particles each)",
-    )
-    parser.add_argument("--particles", type=int, help="K of each iwae estimate (default 10)")
-    parser.add_argument(
-        "--precision",
-        choices=PRECISIONS,
-        default="float32",
-        help="bfloat16: the decoder's output layer in bfloat16; 1.35-1.85x faster scoring on a "
-        "CPU with AMX, Δ moved by ~0.01 nats",
-    )
-    parser.add_argument("--batch-size", type=int, default=256, help="variants per batch")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    add_scoring_flags(parser)
     parser.add_argument(
         "--out", type=Path, help="output .csv or .xlsx (default: CSV next to the checkpoint)"
     )
@@ -91,9 +70,7 @@ def _predict(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     started = time.perf_counter()
     models = Ensemble.load(args.checkpoint)
-    options = scoring_options(
-        {k: getattr(args, k) for k in SCORING_OPTIONS if getattr(args, k) is not None}
-    )
+    options = scoring_options(args)
     if args.singles:
         mutations = MutationSet.all_singles(models.focus)
     else:

@@ -5,22 +5,23 @@ position, mutant letter), multi-mutants joined by ``:`` (``A42G:K50E``), and ``W
 empty cell for the unmutated sequence (its Δ is 0 by definition).
 
 The original DeepSequence silently drops mutants it cannot score, so its correlations are computed
-on an unstated subset. Here every row of a table ends up either in :attr:`MutationSet.scoreable` or
-in :attr:`MutationSet.unscoreable` with one of the fixed reasons below. A mutant gets the first
+on an unstated subset. Here every row of a table ends up either in ``MutationSet.scoreable`` or
+in ``MutationSet.unscoreable`` with one of the fixed reasons below. A mutant gets the first
 reason that applies to any of its substitutions, checked in this order (each check assumes the
 earlier ones passed, e.g. the wild type can only be compared at a focus column):
 
-1. :data:`POSITION_NOT_FOCUS` -- the position is outside the focus positions, or inside them at a
+1. ``POSITION_NOT_FOCUS`` -- the position is outside the focus positions, or inside them at a
    lower-case letter or a gap of the focus row;
-2. :data:`WILD_TYPE_MISMATCH` -- the wild-type letter differs from the focus sequence there;
-3. :data:`LETTER_OUTSIDE_ALPHABET` -- the mutant letter (``X``, ``*``, ...) is not in the alphabet;
-4. :data:`SYNONYMOUS` -- a substitution does not change its letter;
-5. :data:`REPEATED_POSITION` -- one multi-mutant changes the same position twice;
-6. :data:`MISSING_SCORE` -- the mutant maps, but its measured score is empty or ``NA``.
+2. ``WILD_TYPE_MISMATCH`` -- the wild-type letter differs from the focus sequence there;
+3. ``LETTER_OUTSIDE_ALPHABET`` -- the mutant letter (``X``, ``*``, ...) is not in the alphabet;
+4. ``SYNONYMOUS`` -- a substitution does not change its letter;
+5. ``REPEATED_POSITION`` -- one multi-mutant changes the same position twice;
+6. ``MISSING_SCORE`` -- the mutant maps, but its measured score is empty or ``NA``.
 
 A string that does not parse at all is not a reason but an error: it means a malformed table. So
 is a table of which no row can be scored; one in which most mutants at focus positions have the
-wrong wild type gets a :class:`DataWarning` (a shifted numbering still matches ~1 in 20 by chance).
+wrong wild type gets a [`DataWarning`][pyro_deepseq.DataWarning] (a shifted numbering still matches
+~1 in 20 by chance).
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ class UnscoreableMutant(DataError):
     Attributes
     ----------
     mutant, reason, detail : str
-        The mutant as written, one of :data:`REASONS`, and what exactly is wrong.
+        The mutant as written, one of ``REASONS``, and what exactly is wrong.
     """
 
     def __init__(self, mutant: str, reason: str, detail: str):
@@ -151,7 +152,8 @@ class _Focus:
         return self._repeated(substitutions)
 
     def sites(self, substitutions: Sequence[Substitution]) -> list[tuple[int, int]]:
-        """Return ``(focus column, letter code)`` per substitution, once :meth:`problem` passed."""
+        """Return ``(focus column, letter code)`` per substitution, once
+        [`problem`][pyro_deepseq.MutationSet.problem] passed."""
         return [(self.column_of[s.position], self.code_of[s.mutant]) for s in substitutions]
 
     def _position(self, s: Substitution) -> tuple[str, str] | None:
@@ -205,7 +207,7 @@ def locate_mutant(
     Raises
     ------
     DataError
-        If ``mutant`` does not parse; :class:`UnscoreableMutant` (a DataError carrying the reason)
+        If ``mutant`` does not parse; ``UnscoreableMutant`` (a DataError carrying the reason)
         if it cannot be scored on this alignment.
     """
     substitutions = parse_mutant(mutant) if isinstance(mutant, str) else tuple(mutant)
@@ -229,7 +231,7 @@ def read_dms(
     Parameters
     ----------
     score_column
-        Column of measured fitness; None means :data:`DEFAULT_SCORE_COLUMN` if present, else no
+        Column of measured fitness; None means ``DEFAULT_SCORE_COLUMN`` if present, else no
         scores (a table of variants to predict).
 
     Returns
@@ -311,7 +313,7 @@ def _score_column_name(path: Path, columns: pd.Index, score_column: str | None) 
 
 
 def _parse_scores(cells: pd.Series, where: str, column: str) -> np.ndarray:
-    """Convert score cells to float, NaN for :data:`MISSING_SCORE_MARKERS`; anything else fails.
+    """Convert score cells to float, NaN for ``MISSING_SCORE_MARKERS``; anything else fails.
 
     ``where`` is ``"<file>, line"``; a cell's index i names line i + 2.
     """
@@ -332,7 +334,8 @@ def _parse_scores(cells: pd.Series, where: str, column: str) -> np.ndarray:
 class MutationSet:
     """The mutants of one table or list, split into scoreable and unscoreable rows.
 
-    Build it with :meth:`from_table` or :meth:`from_mutants`.
+    Build it with [`from_table`][pyro_deepseq.MutationSet.from_table] or
+    [`from_mutants`][pyro_deepseq.MutationSet.from_mutants].
 
     Attributes
     ----------
@@ -343,7 +346,7 @@ class MutationSet:
         (num_scoreable, L) uint8 mutated focus sequences (alphabet codes), aligned with
         ``scoreable``.
     unscoreable : pd.DataFrame
-        Columns ``row``, ``mutant``, ``reason`` (one of :data:`REASONS`) and ``detail``.
+        Columns ``row``, ``mutant``, ``reason`` (one of ``REASONS``) and ``detail``.
     source : Path or None
         The table read, or None for a list of mutants.
     score_column : str or None
@@ -376,12 +379,12 @@ class MutationSet:
         mutant_column: str = "mutant",
         score_column: str | None = None,
     ) -> MutationSet:
-        """Read a DMS table with :func:`read_dms` and map its mutants onto ``alignment``.
+        """Read a DMS table with ``read_dms`` and map its mutants onto ``alignment``.
 
         Raises
         ------
         DataError
-            For any problem :func:`read_dms` reports, a mutant that does not parse (naming file,
+            For any problem ``read_dms`` reports, a mutant that does not parse (naming file,
             line and column), or a table in which no row can be scored.
         """
         path = Path(path)
@@ -426,7 +429,8 @@ class MutationSet:
         source: Path | None = None,
         score_column: str | None = None,
     ) -> MutationSet:
-        """Split ``table`` (columns ``row``, ``mutant``[, ``score``]) into a :class:`MutationSet`.
+        """Split ``table`` (columns ``row``, ``mutant``[, ``score``]) into a
+        [`MutationSet`][pyro_deepseq.MutationSet].
 
         ``where(row)`` names a row in error messages.
         """
@@ -460,7 +464,7 @@ class MutationSet:
         return len(self.scoreable)
 
     def counts_by_reason(self) -> dict[str, int]:
-        """Number of unscoreable rows per reason, in the order of :data:`REASONS`, zeros omitted."""
+        """Number of unscoreable rows per reason, in the order of ``REASONS``, zeros omitted."""
         return _count_reasons(self.unscoreable)
 
     def __repr__(self) -> str:
@@ -472,7 +476,8 @@ class MutationSet:
 
 
 def _parse_at(text: str, where: str) -> tuple[Substitution, ...]:
-    """:func:`parse_mutant`, with the row's location prefixed to the error."""
+    """[`parse_mutant`][pyro_deepseq.parse_mutant], with the row's location prefixed to the
+    error."""
     try:
         return parse_mutant(text)
     except DataError as err:
@@ -546,6 +551,6 @@ def _warn_if_misnumbered(
 
 
 def _count_reasons(unscoreable: pd.DataFrame) -> dict[str, int]:
-    """Rows per reason, in the order of :data:`REASONS`, zeros omitted."""
+    """Rows per reason, in the order of ``REASONS``, zeros omitted."""
     counts = unscoreable["reason"].value_counts()
     return {reason: int(counts[reason]) for reason in REASONS if reason in counts}

@@ -134,7 +134,8 @@ def _round_up(value: int, multiple: int) -> int:
 def cached_sequence_weights(
     codes: np.ndarray, num_letters: int, theta: float, device: str | torch.device = "auto"
 ) -> np.ndarray:
-    """:func:`sequence_weights`, stored on disk under a key of the codes' content and θ.
+    """[`sequence_weights`][pyro_deepseq.sequence_weights], stored on disk under a key of the codes'
+    content and θ.
 
     A second run on the same alignment (same sequences, focus columns, alphabet and θ) reads the
     weights back instead of recomputing them.

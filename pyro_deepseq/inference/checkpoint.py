@@ -19,10 +19,10 @@ FORMAT = 1
 
 
 def alignment_metadata(alignment) -> dict:
-    """The alignment facts a checkpoint keeps (focus, numbering, alphabet, θ, Neff, file hash)."""
+    """The alignment facts a checkpoint keeps (focus, numbering, alphabet, θ, Neff, hash)."""
     return {
         "path": None if alignment.path is None else str(alignment.path),
-        "sha256": None if alignment.path is None else file_sha256(alignment.path),
+        "sha256": alignment_sha256(alignment),
         "focus": alignment.focus_name,
         "focus_sequence": alignment.focus_sequence,
         "positions": alignment.positions.tolist(),
@@ -31,6 +31,19 @@ def alignment_metadata(alignment) -> dict:
         "neff": alignment.neff,
         "num_sequences": alignment.num_sequences,
     }
+
+
+def alignment_sha256(alignment) -> str:
+    """The hash that identifies an alignment: its file's, or for one built in memory, that of
+    its letters, headers, numbering, focus and θ (what the model and its weights depend on)."""
+    if alignment.path is not None:
+        return file_sha256(alignment.path)
+    digest = hashlib.sha256()
+    for part in (alignment.codes, alignment.positions.astype("int64")):
+        digest.update(part.tobytes())
+    facts = (alignment.alphabet, alignment.focus_index, alignment.theta, *alignment.headers)
+    digest.update("\n".join(map(str, facts)).encode())
+    return digest.hexdigest()
 
 
 def file_sha256(path: str | Path) -> str:

@@ -82,6 +82,7 @@ class TrainConfig:
     patience: int = 5  # evaluations without improvement before stopping
     eval_every: int = 500
     checkpoint_every: int = 1000
+    checkpoint_seconds: float = 120.0  # also checkpoint this often: a slow run can always resume
     log_every: int = 50
     seed: int = 0
     device: str = "auto"
@@ -99,6 +100,10 @@ class TrainConfig:
             (
                 min(self.log_every, self.eval_every, self.checkpoint_every) >= 1,
                 "log, evaluation and checkpoint intervals must be at least 1 step",
+            ),
+            (
+                self.checkpoint_seconds > 0,
+                f"checkpoint seconds must be positive, got {self.checkpoint_seconds}",
             ),
             (
                 self.eval_every % self.log_every == 0,

@@ -70,6 +70,14 @@ def resolve(model: str | None, preset, given: dict):
     return model_config, train_config
 
 
+def resolve_training(train_config: TrainConfig, given: dict) -> TrainConfig:
+    """``train_config`` with the training settings ``given`` (``fit(lr=…)``) changed."""
+    unknown = sorted(set(given) - {f.name for f in dataclasses.fields(TrainConfig)})
+    if unknown:
+        raise DataError(f"not training settings: {', '.join(unknown)}")
+    return from_dict(TrainConfig, {**dataclasses.asdict(train_config), **given})
+
+
 def resumed(state: dict, model: str | None, given: dict):
     """A checkpoint's settings, with only ``steps`` and ``device`` allowed to change."""
     model_config = from_dict(ModelConfig, state["model_config"])

@@ -69,8 +69,10 @@ class Trainer:
         Has ``.model`` and ``.guide`` (Pyro callables taking a :class:`Minibatch`).
     alignment : Alignment
     model_config, train_config : ModelConfig, TrainConfig
-    checkpoint_path : str or Path
-        Where ``model.pt`` goes (written every ``checkpoint_every`` steps, at the end, on Ctrl-C).
+    checkpoint_path : str or Path, optional
+        Where ``model.pt`` goes: written every ``checkpoint_every`` steps, at a history row once
+        ``checkpoint_seconds`` have passed since the last one, at the end and on Ctrl-C. None
+        trains in memory and writes nothing.
     preset : dict, optional
         How the settings were chosen (``{"preset": name, "reason": …}``), kept in the checkpoint.
     """
@@ -81,7 +83,7 @@ class Trainer:
         alignment: Alignment,
         model_config: ModelConfig,
         train_config: TrainConfig,
-        checkpoint_path: Path,
+        checkpoint_path: Path | None,
         preset: dict | None = None,
     ):
         self.config, self.model_config = train_config, model_config
@@ -92,7 +94,9 @@ class Trainer:
         if getattr(model_config, "site_offset", False) and hasattr(vae, "set_site_offset"):
             vae.set_site_offset(SiteIndependentModel.fit(alignment).log_frequencies)
         self.vae = vae.to(self.device)
-        self.alignment, self.checkpoint_path = alignment, Path(checkpoint_path)
+        self.alignment = alignment
+        self.checkpoint_path = None if checkpoint_path is None else Path(checkpoint_path)
+        self._saved_at = time.perf_counter()
         self.metadata = alignment_metadata(alignment)
         self.optimizer = torch.optim.Adam(self.vae.parameters(), lr=train_config.lr, fused=True)
         steps = train_config.noise_pool_steps
@@ -180,9 +184,18 @@ class Trainer:
                     self._stop_if_diverged(mean_loss)
                 self._log(batch, mean_loss, lr, bar)
                 losses = []
-            if progress.step % config.checkpoint_every == 0:
+            if progress.step % config.checkpoint_every == 0 or self._checkpoint_due():
                 self._stop_if_diverged()
                 self.save()
+
+    def _checkpoint_due(self) -> bool:
+        """At a history row (so that a resumed run continues exactly), once enough time passed.
+
+        A slow step count alone would leave a run killed early with nothing to resume from.
+        """
+        step, config = self.progress.step, self.config
+        elapsed = time.perf_counter() - self._saved_at
+        return step % config.log_every == 0 and elapsed >= config.checkpoint_seconds
 
     def _stop_if_diverged(self, loss: float | None = None, cause: Exception | None = None) -> None:
         """Stop with advice, keeping the last checkpoint, once training has diverged.
@@ -196,7 +209,7 @@ class Trainer:
             return
         kept = (
             f"the last checkpoint, {self.checkpoint_path}, is kept"
-            if self.checkpoint_path.exists()
+            if self.checkpoint_path is not None and self.checkpoint_path.exists()
             else "no checkpoint had been written yet"
         )
         raise DataError(
@@ -239,6 +252,10 @@ class Trainer:
         return value
 
     def save(self) -> None:
+        """Write the checkpoint and history, when the run has a folder."""
+        self._saved_at = time.perf_counter()
+        if self.checkpoint_path is None:
+            return
         save_checkpoint(self.checkpoint_path, self.state())
         write_history(self.progress.history, self.checkpoint_path.with_name("history.csv"))
 

@@ -46,7 +46,7 @@ class SiteIndependentModel:
     def entropy(self) -> float:
         """Mean entropy per column in nats: how much the family varies at a site, which (with
         Neff/L) sets how much a VAE can learn beyond this model
-        (:func:`~pyro_deepseq.inference.presets.auto_preset`)."""
+        (``auto_preset``)."""
         return float(-(np.exp(self.log_frequencies) * self.log_frequencies).sum(1).mean())
 
     def log_probability(self, codes: np.ndarray) -> np.ndarray:
