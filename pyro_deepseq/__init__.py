@@ -13,6 +13,7 @@ commands; ``deepseq NAME`` runs one).
 from . import _moved, plots
 from .api import DeepSequence, Ensemble
 from .data.alignment import ALPHABETS, Alignment
+from .data.fasta import read_sequence_labels
 from .data.mutations import MutationSet, Substitution, parse_mutant
 from .data.weights import sequence_weights
 from .errors import DataError, DataWarning
@@ -32,6 +33,7 @@ __all__ = [
     "Substitution",
     "parse_mutant",
     "plots",
+    "read_sequence_labels",
     "sequence_weights",
 ]
 __version__ = "0.1.0"

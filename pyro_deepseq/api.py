@@ -26,7 +26,7 @@ from . import plots
 from .data.alignment import ALPHABETS, Alignment
 from .data.diagnostics import warn_alignment
 from .data.focus import Focus
-from .data.mutations import WILD_TYPE_MISMATCH, MutationSet
+from .data.mutations import WILD_TYPE_MISMATCH, MutationSet, another_protein
 from .data.synthetic import default_family
 from .data.variants import from_sequences
 from .errors import DataError
@@ -454,7 +454,7 @@ class Ensemble:
                 )
         mutations = MutationSet.from_table(table, self.focus, mutant_column, score_column)
         mismatched = mutations.counts_by_reason().get(WILD_TYPE_MISMATCH, 0)
-        if mismatched > mutations.num_scoreable:
+        if another_protein(mismatched, mutations.num_scoreable):
             raise DataError(
                 f"{table}: {mismatched:,} mutants name a wild-type letter other than the focus "
                 f"sequence's ({self.focus.focus_name}), more than the {mutations.num_scoreable:,}"

@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
-from scipy.stats import spearmanr
 
 from .errors import DataError
+from .evaluation.metrics import METRICS, spearman
 from .utils.files import atomic_write
 
 CURVES = ("loss", "reconstruction", "kl_latent", "kl_global")
@@ -50,7 +50,7 @@ def training_curves(history: pd.DataFrame) -> Figure:
 
 def predicted_vs_measured(predicted, measured, measured_name: str = "measured") -> Figure:
     """Scatter of Δ against the measured fitness, with Spearman ρ in the title."""
-    rho = spearmanr(predicted, measured).statistic
+    rho = spearman(measured, predicted)
     figure = Figure(figsize=(5, 4.5), layout="constrained")
     ax = figure.subplots()
     ax.scatter(predicted, measured, s=4, alpha=0.4, linewidths=0)
@@ -172,19 +172,17 @@ def sweep_summary(summary: pd.DataFrame) -> Figure:
     return figure
 
 
-def read_labels(path: str | Path, headers: Sequence[str]) -> list[str]:
-    """Labels per sequence from lines ``header: label``; sequences without one get "unlabelled"."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: labels file not found")
-    labels = {}
-    for number, line in enumerate(path.read_text().splitlines(), 1):
-        if not line.strip():
-            continue
-        header, separator, label = line.rpartition(":")
-        if not separator:
-            raise DataError(f"{path}, line {number}: expected 'header: label', got {line!r}")
-        labels[header.strip().lstrip(">")] = label.strip()
-    if not labels.keys() & set(headers):
-        raise DataError(f"{path}: no header in it names a sequence of the alignment")
-    return [labels.get(header, "unlabelled") for header in headers]
+def proteingym_metrics(per_assay: pd.DataFrame) -> Figure:
+    """The five metrics of each assay, as grouped bars."""
+    names = list(per_assay["DMS_id"])
+    figure = Figure(figsize=(max(5.0, 1.1 * len(names) + 2), 3.8), layout="constrained")
+    ax = figure.subplots()
+    width = 0.8 / len(METRICS)
+    x = np.arange(len(names))
+    for i, metric in enumerate(METRICS):
+        ax.bar(x + (i - 2) * width, per_assay[metric], width, label=metric)
+    ax.set_xticks(x, names, rotation=40, ha="right", fontsize="small")
+    ax.axhline(0, color="black", linewidth=0.5)
+    ax.set(ylabel="metric", title=f"pyro_deepseq on {len(names)} ProteinGym assays")
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return figure

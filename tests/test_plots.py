@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from scipy.stats import spearmanr
 
-from pyro_deepseq import plots
+from pyro_deepseq import plots, read_sequence_labels
 from pyro_deepseq.data.alignment import Alignment
 from pyro_deepseq.data.mutations import MutationSet
 from pyro_deepseq.data.synthetic import default_family
@@ -88,7 +88,7 @@ def test_latent_space_by_label_or_by_weight(tmp_path):
 def test_label_files_are_checked(tmp_path):
     good = tmp_path / "labels.txt"
     good.write_text(">seq1: Firmicutes\nseq2 : Actinobacteria\n\n")
-    assert plots.read_labels(good, ["seq2", "seq1", "seq3"]) == [
+    assert read_sequence_labels(good, ["seq2", "seq1", "seq3"]) == [
         "Actinobacteria",
         "Firmicutes",
         "unlabelled",
@@ -96,11 +96,11 @@ def test_label_files_are_checked(tmp_path):
     bad = tmp_path / "bad.txt"
     bad.write_text("seq1: A\nno separator here\n")
     with pytest.raises(DataError, match="bad.txt, line 2: expected 'header: label'"):
-        plots.read_labels(bad, ["seq1"])
+        read_sequence_labels(bad, ["seq1"])
     with pytest.raises(DataError, match="no header in it names a sequence"):
-        plots.read_labels(good, ["other"])
+        read_sequence_labels(good, ["other"])
     with pytest.raises(DataError, match="labels file not found"):
-        plots.read_labels(tmp_path / "missing.txt", ["seq1"])
+        read_sequence_labels(tmp_path / "missing.txt", ["seq1"])
 
 
 def test_sweep_summary_draws_a_bar_per_ensemble_and_a_dot_per_seed(tmp_path):

@@ -40,7 +40,7 @@ from ..data.homology import (
 )
 from ..errors import DataError
 from ..utils.cli import run
-from ..utils.files import atomic_write
+from ..utils.files import atomic_write, write_table
 
 #: The depth table's columns printed (the CSV has them all).
 SHOWN = [
@@ -240,8 +240,7 @@ def _write(outputs: dict, thresholds: list[float], built: list[Built], chosen: i
     for path, text in texts.items():
         with atomic_write(path) as temporary:
             temporary.write_text(text)
-    with atomic_write(outputs["depth"]) as temporary:
-        table.to_csv(temporary, index=False)
+    write_table(table, outputs["depth"])
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ from ..errors import DataError
 from ..evaluation import classification as cls
 from ..inference.checkpoint import load_checkpoint
 from ..utils.cli import run
-from ..utils.files import atomic_write
+from ..utils.files import write_table
 from .scoring import add_scoring_flags, scoring_options
 
 #: Predictions files whose own name says nothing of the protein: named by their folder.
@@ -289,8 +289,7 @@ def _write(args, result, summary, left_out, labelled, focuses, outputs) -> None:
         columns = [*cls.COLUMNS, *(["label"] if name in labelled else [])]
         if name in labelled:
             table = table.join(labelled[name]["label"])
-        with atomic_write(files["table"]) as temporary:
-            table[columns].to_csv(temporary, index=False)
+        write_table(table[columns], files["table"])
         mixture = result.mixtures[name]
         if "histogram" in files and mixture is not None:
             plots.save(cls.index_histogram(table, mixture, name), files["histogram"])
@@ -298,11 +297,9 @@ def _write(args, result, summary, left_out, labelled, focuses, outputs) -> None:
             plots.save(cls.score_map(table, focuses[name].alphabet), files["map"])
         if "roc" in files and name in labelled and labelled[name]["label"].nunique() == 2:
             plots.save(cls.roc_figure(labelled[name], name), files["roc"])
-    with atomic_write(outputs["summary"]) as temporary:
-        summary.to_csv(temporary, index=False)
+    write_table(summary, outputs["summary"])
     if left_out is not None and len(left_out):
-        with atomic_write(outputs["unscoreable"]) as temporary:
-            left_out.to_csv(temporary, index=False)
+        write_table(left_out, outputs["unscoreable"])
     if args.save_thresholds is not None:
         result.thresholds.save(args.save_thresholds)
 

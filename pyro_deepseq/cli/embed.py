@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import plots
 from ..api import DeepSequence
+from ..data.fasta import read_sequence_labels
 from ..errors import DataError
 from ..utils.cli import run
 from ..utils.files import atomic_write
@@ -55,7 +56,7 @@ def _embed(argv: Sequence[str] | None) -> int:
         if path is not None and path.exists() and not args.force:
             raise DataError(f"{path} exists; pass --force to overwrite it")
     table = model.embed(args.sequences)
-    labels = plots.read_labels(args.labels, list(table.index)) if args.labels else None
+    labels = read_sequence_labels(args.labels, list(table.index)) if args.labels else None
     if labels is not None:
         table["label"] = labels
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -18,6 +18,7 @@ from pathlib import Path
 from .. import plots
 from ..api import DeepSequence
 from ..data.alignment import ALPHABETS
+from ..data.fasta import read_sequence_labels
 from ..errors import DataError
 from ..inference import settings
 from ..inference.config import ModelConfig, TrainConfig
@@ -144,7 +145,7 @@ def _fit_one(args, given: dict, out: Path | None) -> int:
             vae = _new_run(args, given, out)
     else:
         vae = _new_run(args, given, out)
-    labels = plots.read_labels(args.labels, vae.alignment.headers) if args.labels else None
+    labels = read_sequence_labels(args.labels, vae.alignment.headers) if args.labels else None
     checkpoint = vae.out / "model.pt"
     started = time.perf_counter()
     try:

@@ -17,12 +17,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.stats import spearmanr
 
 from ..data.alignment import ALPHABETS, Alignment
 from ..data.diagnostics import warn_alignment, warn_mutations
 from ..data.mutations import MutationSet
 from ..errors import DataError
+from ..evaluation.metrics import spearman
 from ..inference.presets import DEEP, VARIED
 from ..models.independent import SiteIndependentModel
 from ..utils.cli import run
@@ -89,7 +89,7 @@ def _mutation_report(alignment: Alignment, args: argparse.Namespace) -> dict:
     if mutations.score_column is not None:
         model = SiteIndependentModel.fit(alignment)
         predicted = model.delta(mutations.codes, alignment.focus_codes)
-        rho = spearmanr(predicted, mutations.scoreable["score"]).statistic
+        rho = spearman(mutations.scoreable["score"], predicted)
         report["site_independent_spearman"] = round(float(rho), 4)
     return report
 

@@ -18,15 +18,15 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from scipy.stats import spearmanr
-
 from .. import plots
 from ..api import Ensemble
 from ..data.focus import Focus
 from ..data.mutations import MutationSet
 from ..errors import DataError
+from ..evaluation.metrics import spearman
 from ..scoring import Scores
 from ..utils.cli import run
+from ..utils.files import write_table
 from .scoring import add_scoring_flags, scoring_options
 
 
@@ -86,13 +86,9 @@ def _predict(argv: Sequence[str] | None) -> int:
         if path is not None and path.exists() and not args.force:
             raise DataError(f"{path} exists; pass --force to overwrite it")
     table, scores = models.score(mutations, options)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix.lower() == ".xlsx":
-        table.to_excel(out, index=False)
-    else:
-        table.to_csv(out, index=False)
+    write_table(table, out)
     if len(mutations.unscoreable):
-        mutations.unscoreable.to_csv(side, index=False)
+        write_table(mutations.unscoreable, side)
     _draw(args, scores, mutations, models.focus, matrix, figure)
     _report(mutations, table, out, side, time.perf_counter() - started)
     return 0
@@ -135,9 +131,9 @@ def _report(mutations: MutationSet, table, out: Path, side: Path, seconds: float
         measured = mutations.scoreable["score"]
         members = [column for column in table.columns if column.startswith("prediction_")]
         for column in members:
-            rho = spearmanr(table[column], measured).statistic
+            rho = spearman(measured, table[column])
             print(f"Spearman ρ = {rho:.4f} for {column.removeprefix('prediction_')}")
-        rho = spearmanr(table["prediction"], measured).statistic
+        rho = spearman(measured, table["prediction"])
         note = f" (ensemble of {len(members)})" if members else ""
         print(f"Spearman ρ = {rho:.4f} against {mutations.score_column!r}{note}")
     for reason, count in mutations.counts_by_reason().items():

@@ -53,16 +53,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from scipy.stats import spearmanr
 
 from .. import plots
 from ..errors import DataError
+from ..evaluation.metrics import spearman
 from ..inference.checkpoint import load_checkpoint
 from ..inference.config import TrainConfig, from_dict
 from ..scoring.estimators import Scores, ensemble
 from ..utils.cli import run
 from ..utils.devices import resolve_device
-from ..utils.files import atomic_write
+from ..utils.files import atomic_write, write_table
 from ..workflows.retries import Failure, diagnose, given_up, memory_request, plain
 from ..workflows.runs import Family, read_runs
 from . import fit, predict
@@ -150,8 +150,7 @@ def ensemble_job(family: Family, out: str, *scored: dict) -> dict:
         table[f"prediction_seed{seed}"] = member.delta
     for column in _measured(tables[0]):
         table[column] = tables[0][column]
-    with atomic_write(folder / "ensemble_predictions.csv") as temporary:
-        table.to_csv(temporary, index=False)
+    write_table(table, folder / "ensemble_predictions.csv")
     return {
         "status": "done",
         "tries": 1,
@@ -170,7 +169,7 @@ def _measured(table: pd.DataFrame) -> list[str]:
 def _accuracy(table: pd.DataFrame) -> dict:
     """ρ of a predictions table against its measured column."""
     measured = _measured(table)
-    rho = spearmanr(table["prediction"], table[measured[0]]).statistic if measured else None
+    rho = spearman(table[measured[0]], table["prediction"]) if measured else None
     return {"rho": None if rho is None or math.isnan(rho) else float(rho), "n_scored": len(table)}
 
 
@@ -671,8 +670,7 @@ def _sweep(argv: Sequence[str] | None) -> int:
             families, out, args.address, args.cpus_per_job, args.gpus_per_job, args.retries
         )
     summary = summarize(families, results)
-    with atomic_write(args.out / "summary.csv") as temporary:
-        summary.to_csv(temporary, index=False)
+    write_table(summary, args.out / "summary.csv")
     written = [args.out / "summary.csv"]
     if summary["rho"].notna().any():
         written.append(plots.save(plots.sweep_summary(summary), args.out / "summary.png"))

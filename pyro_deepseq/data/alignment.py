@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import re
 import warnings
 from collections import Counter
 from pathlib import Path
@@ -20,14 +19,12 @@ import numpy as np
 import torch
 
 from ..errors import DataError, DataWarning
-from .fasta import Record, read_records
+from .fasta import Record, name_and_region, read_records
 from .weights import cached_sequence_weights
 
 ALPHABETS = {"protein": "ACDEFGHIKLMNPQRSTVWY", "rna": "ACGU", "dna": "ACGT"}
 INVALID_LETTER = "invalid letter in a focus column"
 _INVALID = 255
-#: The ``/START-END`` suffix of a header.
-REGION = re.compile(r"/(\d+)-(\d+)$")
 _LOWER = bytes(range(ord("a"), ord("z") + 1))
 
 
@@ -270,9 +267,8 @@ def _is_letter(raw: np.ndarray) -> np.ndarray:
 
 def _region_start(path: Path, focus: Record, num_letters: int) -> int:
     """START of the focus header's ``/START-END``, checked against the focus row's letters."""
-    word = focus.header.split()[0] if focus.header else ""
-    match = REGION.search(word)
-    if match is None:
+    _, region = name_and_region(focus.header)
+    if region is None:
         warnings.warn(
             f"{path}: the focus header {focus.header!r} has no /START-END; numbering its "
             "residues from 1",
@@ -280,7 +276,7 @@ def _region_start(path: Path, focus: Record, num_letters: int) -> int:
             stacklevel=4,
         )
         return 1
-    start, end = int(match[1]), int(match[2])
+    start, end = region
     if end - start + 1 != num_letters:
         raise DataError(
             f"{path}, line {focus.line}: the focus header says /{start}-{end} "

@@ -6,11 +6,15 @@ Sequences are kept as ``bytes`` and joined once per record, so reading is linear
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import DataError
+
+#: The ``/START-END`` suffix of a record's name: the residue numbers (UniProt's) it spans.
+_REGION = re.compile(r"/(\d+)-(\d+)$")
 
 
 @dataclass(frozen=True)
@@ -61,3 +65,31 @@ def _decode_header(path: Path, number: int, line: bytes) -> str:
         return line[1:].decode("utf-8").strip()
     except UnicodeDecodeError:
         raise DataError(f"{path}, line {number}: header is not UTF-8 text") from None
+
+
+def name_and_region(header: str) -> tuple[str, tuple[int, int] | None]:
+    """A header's first word as NAME and the (START, END) of its ``NAME/START-END`` suffix
+    (None without one)."""
+    word = header.split()[0] if header.split() else ""
+    match = _REGION.search(word)
+    if match is None:
+        return word, None
+    return word[: match.start()], (int(match[1]), int(match[2]))
+
+
+def read_sequence_labels(path: str | Path, headers: Sequence[str]) -> list[str]:
+    """Labels per sequence from lines ``header: label``; sequences without one get "unlabelled"."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: labels file not found")
+    labels = {}
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        header, separator, label = line.rpartition(":")
+        if not separator:
+            raise DataError(f"{path}, line {number}: expected 'header: label', got {line!r}")
+        labels[header.strip().lstrip(">")] = label.strip()
+    if not labels.keys() & set(headers):
+        raise DataError(f"{path}: no header in it names a sequence of the alignment")
+    return [labels.get(header, "unlabelled") for header in headers]

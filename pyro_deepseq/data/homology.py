@@ -35,7 +35,7 @@ from tqdm.auto import tqdm
 
 from ..errors import DataError
 from .alignment import ALPHABETS
-from .fasta import read_records
+from .fasta import name_and_region, read_records
 
 AMINO_ACIDS = ALPHABETS["protein"]
 MIN_COVERAGE = 0.5
@@ -45,7 +45,6 @@ MIN_FOCUS_SHARE = 0.8
 MIN_SEQUENCES_PER_POSITION = 10
 MAX_SEQUENCES = 100_000
 BLOCK_SIZE = 2_000
-_SUFFIX = re.compile(r"/(\d+)-(\d+)$")
 INSTALL_HINT = "pip install 'pyro_deepseq[align]'"
 
 
@@ -97,10 +96,10 @@ def read_query(path: str | Path) -> Query:
             f"{path}, line {record.line}: the query has {shown}; a query may only hold the 20 "
             f"amino acids ({AMINO_ACIDS})"
         )
-    word = record.header.split()[0] if record.header else "query"
-    match = _SUFFIX.search(word)
-    if match and int(match[2]) - int(match[1]) + 1 == len(sequence):
-        return Query(word[: match.start()], sequence, int(match[1]))
+    name, region = name_and_region(record.header)
+    if region and region[1] - region[0] + 1 == len(sequence):
+        return Query(name, sequence, region[0])
+    word = record.header.split()[0] if record.header.split() else "query"
     return Query(word, sequence)
 
 

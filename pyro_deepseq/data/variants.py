@@ -24,8 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
-from .alignment import REGION
-from .fasta import read_records
+from .fasta import name_and_region, read_records
 from .mutations import LETTER_OUTSIDE_ALPHABET, MutationSet
 
 _LETTER = re.compile(r"[A-Z*]")  # what a mutant string can name
@@ -77,10 +76,10 @@ class _Reading:
 
     def __init__(self, focus: Any):
         self.positions = np.asarray(focus.positions)
-        region = REGION.search(focus.focus_name)
-        self.region = region.group(0)[1:] if region else None
-        self.first = int(region.group(1)) if region else 1
-        self.span = int(region.group(2)) - self.first + 1 if region else None
+        _, region = name_and_region(focus.focus_name)
+        self.region = f"{region[0]}-{region[1]}" if region else None
+        self.first = region[0] if region else 1
+        self.span = region[1] - self.first + 1 if region else None
 
     def __call__(self, path: Path, record) -> list[str]:
         try:

@@ -53,6 +53,7 @@ from ..data.mutations import (
     WILD_TYPE_MISMATCH,
     UnscoreableMutant,
     _read_cells,
+    another_protein,
     locate_mutant,
     parse_mutant,
 )
@@ -576,7 +577,7 @@ def match_labels(
             left_out.append((row, mutant, *problem))
     unscoreable = pd.DataFrame(left_out, columns=["row", "mutant", "reason", "detail"])
     mismatched = int((unscoreable["reason"] == WILD_TYPE_MISMATCH).sum())
-    if not rows or mismatched > len(rows):
+    if not rows or another_protein(mismatched, len(rows)):
         example = unscoreable.iloc[0] if len(unscoreable) else None
         detail = "" if example is None else f" e.g. {example['mutant']!r}: {example['detail']};"
         raise DataError(

@@ -45,11 +45,19 @@ GROUPINGS = {
 }
 
 
-def spearman(dms_score: np.ndarray, prediction: np.ndarray) -> float:
-    """Spearman's ρ; NaN when either input is constant."""
+def spearman(dms_score, prediction) -> float:
+    """Spearman's ρ, the one every command and figure reports.
+
+    Pairs in which either value is NaN are left out; the result is NaN when fewer than two pairs
+    remain or either side is constant (no warning: an assay may legitimately be flat).
+    """
+    x, y = np.asarray(dms_score, dtype=float), np.asarray(prediction, dtype=float)
+    kept = ~(np.isnan(x) | np.isnan(y))
+    if kept.sum() < 2:
+        return float("nan")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConstantInputWarning)
-        return float(spearmanr(dms_score, prediction).statistic)
+        return float(spearmanr(x[kept], y[kept]).statistic)
 
 
 def auc(dms_score_bin: np.ndarray, prediction: np.ndarray) -> float:

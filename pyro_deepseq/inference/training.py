@@ -29,7 +29,7 @@ from ..models.meanfield import NoisePool
 from ..models.networks import local_params
 from ..models.objective import Minibatch, MinibatchSampler, elbo_terms, loss
 from ..utils.devices import keep_freed_memory, resolve_device
-from ..utils.files import atomic_write
+from ..utils.files import write_table
 from .checkpoint import alignment_metadata, save_checkpoint
 from .config import ModelConfig, TrainConfig, to_dict
 from .schedules import kl_weight, learning_rate
@@ -292,8 +292,7 @@ def write_history(history: dict, path: Path) -> None:
     """One row per logged step, one column per loss term (see :data:`HISTORY_COLUMNS`)."""
     table = pd.DataFrame(history, columns=list(HISTORY_COLUMNS))
     table["step"] = table["step"].astype(int)
-    with atomic_write(path) as temporary:
-        table.to_csv(temporary, index=False)
+    write_table(table, path)
 
 
 def _split(size: int, config: TrainConfig, device) -> tuple[torch.Tensor, torch.Tensor | None]:

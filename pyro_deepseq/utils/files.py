@@ -24,3 +24,14 @@ def atomic_write(path: str | Path) -> Iterator[Path]:
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def write_table(table, path: str | Path) -> Path:
+    """Write a DataFrame atomically, without its index: Excel for ``.xlsx``, else CSV."""
+    path = Path(path)
+    with atomic_write(path) as temporary:
+        if path.suffix.lower() == ".xlsx":
+            table.to_excel(temporary, index=False, engine="openpyxl")
+        else:
+            table.to_csv(temporary, index=False)
+    return path

@@ -35,12 +35,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
+from .. import plots
+from ..data.fasta import name_and_region
 from ..data.mutations import POSITION_NOT_FOCUS, WILD_TYPE_MISMATCH, parse_mutant
 from ..errors import DataError
 from ..evaluation import metrics as pg_metrics
-from ..utils.files import atomic_write
+from ..utils.files import atomic_write, write_table
 from .runs import Family
 
 REQUIRED = (
@@ -71,7 +72,6 @@ ASSAY_COLUMNS = (
 #: Assays in ProteinGym's substitution benchmark (v1), for the time estimate.
 BENCHMARK_ASSAYS = 217
 DEFAULT_THETA = 0.2
-_REGION = re.compile(r"/(\d+)-(\d+)$")
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
@@ -152,9 +152,9 @@ def read_focus(path: Path) -> tuple[str, int]:
                 letters.append(line.strip())
     if header is None:
         raise DataError(f"{path}: no FASTA record in it")
-    match = _REGION.search(header.split()[0]) if header else None
+    _, region = name_and_region(header)
     residues = re.sub(r"[^A-Za-z]", "", "".join(letters)).upper()
-    return residues, int(match[1]) if match else 1
+    return residues, region[0] if region else 1
 
 
 def map_assay(row, msa: Path, dms: pd.DataFrame, where: str):
@@ -278,8 +278,7 @@ def _prepare_assay(row, msa: Path, dms_path: Path, out: Path) -> Path:
         raise DataError(f"{dms_path}: no mutant lies within MSA_start-MSA_end")
     table = out / "proteingym" / f"{row.DMS_id}.csv"
     for frame, path in ((mapped, table), (outside, table.with_name(f"{row.DMS_id}_outside.csv"))):
-        with atomic_write(path) as temporary:
-            frame.to_csv(temporary, index=False)
+        write_table(frame, path)
     return table
 
 
@@ -317,13 +316,15 @@ def evaluate(reference, dms_dir, out, summary=None, problems=None) -> list[Path]
     per_assay = pd.DataFrame(rows, columns=list(METRIC_COLUMNS))
     assay_table = pd.DataFrame(assays, columns=list(ASSAY_COLUMNS))
     written = [
-        _write_csv(per_assay, out / "proteingym_metrics.csv"),
-        _write_csv(assay_table, out / "proteingym_assays.csv"),
+        write_table(per_assay, out / "proteingym_metrics.csv"),
+        write_table(assay_table, out / "proteingym_assays.csv"),
     ]
     if len(per_assay):
         grouped = per_assay.merge(reference.drop(columns=["line"]), on="DMS_id", how="left")
-        written.append(_write_csv(pg_metrics.summarize(grouped), out / "proteingym_summary.csv"))
-        written.append(_save(metrics_figure(per_assay), out / "proteingym_metrics.png"))
+        written.append(write_table(pg_metrics.summarize(grouped), out / "proteingym_summary.csv"))
+        written.append(
+            plots.save(plots.proteingym_metrics(per_assay), out / "proteingym_metrics.png")
+        )
     estimate = time_estimate(assay_table)
     with atomic_write(out / "proteingym_time.json") as temporary:
         temporary.write_text(json.dumps(estimate, indent=2) + "\n")
@@ -350,8 +351,8 @@ def _collect(row, dms_dir: Path, out: Path, summary: pd.DataFrame | None) -> dic
     rejected = rejected.assign(dms_row=mapped["dms_row"].to_numpy()[rejected["row"] - 2])
     rejected["mutant"] = dms["mutant"].to_numpy()[rejected["dms_row"]]
     unscoreable = pd.concat([outside, rejected[list(outside.columns)]]).sort_values("dms_row")
-    _write_csv(dms.assign(**{SCORE_COLUMN: scores}), out / "scores" / f"{row.DMS_id}.csv")
-    _write_csv(unscoreable.drop(columns="dms_row"), out / "unscoreable" / f"{row.DMS_id}.csv")
+    write_table(dms.assign(**{SCORE_COLUMN: scores}), out / "scores" / f"{row.DMS_id}.csv")
+    write_table(unscoreable.drop(columns="dms_row"), out / "unscoreable" / f"{row.DMS_id}.csv")
     scored = ~np.isnan(scores)
     labels = dms["DMS_score_bin"].to_numpy()[scored] if "DMS_score_bin" in dms else None
     values = pg_metrics.assay_metrics(dms["DMS_score"].to_numpy()[scored], scores[scored], labels)
@@ -443,34 +444,6 @@ def _print_results(per_assay: pd.DataFrame, assays: pd.DataFrame, estimate: dict
             f"{estimate['benchmark_assays']} assays take ~{estimate['hours_on_16_cores']} h on 16 "
             f"cores, ~{estimate['hours_on_ray_4x16_cores']} h on a Ray cluster of 4 × 16"
         )
-
-
-def _write_csv(table: pd.DataFrame, path: Path) -> Path:
-    with atomic_write(path) as temporary:
-        table.to_csv(temporary, index=False)
-    return path
-
-
-def _save(figure: Figure, path: Path) -> Path:
-    with atomic_write(path) as temporary:
-        figure.savefig(temporary, format="png", dpi=120, bbox_inches="tight")
-    return path
-
-
-def metrics_figure(per_assay: pd.DataFrame) -> Figure:
-    """The five metrics of each assay, as grouped bars."""
-    names = list(per_assay["DMS_id"])
-    figure = Figure(figsize=(max(5.0, 1.1 * len(names) + 2), 3.8), layout="constrained")
-    ax = figure.subplots()
-    width = 0.8 / len(pg_metrics.METRICS)
-    x = np.arange(len(names))
-    for i, metric in enumerate(pg_metrics.METRICS):
-        ax.bar(x + (i - 2) * width, per_assay[metric], width, label=metric)
-    ax.set_xticks(x, names, rotation=40, ha="right", fontsize="small")
-    ax.axhline(0, color="black", linewidth=0.5)
-    ax.set(ylabel="metric", title=f"pyro_deepseq on {len(names)} ProteinGym assays")
-    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    return figure
 
 
 # --- the leaderboard --------------------------------------------------------------------------
@@ -581,7 +554,7 @@ def write_comparison(metrics_csv, published_paths, out_dir, baselines=BASELINES)
     for path in published_paths:
         metric = metric_of(path)
         table = compare(ours, read_published(path), metric, baselines)
-        written.append(_write_csv(table, Path(out_dir) / f"proteingym_leaderboard_{metric}.csv"))
+        written.append(write_table(table, Path(out_dir) / f"proteingym_leaderboard_{metric}.csv"))
         print(f"{metric}: our rank and gap to the baselines (ours − theirs)")
         print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     return written
