@@ -15,8 +15,10 @@ import numpy as np
 import pandas as pd
 from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
+from sklearn.metrics import roc_auc_score, roc_curve
 
 from .errors import DataError
+from .evaluation import classification
 from .evaluation.metrics import METRICS, spearman
 from .utils.files import atomic_write
 
@@ -185,4 +187,87 @@ def proteingym_metrics(per_assay: pd.DataFrame) -> Figure:
     ax.axhline(0, color="black", linewidth=0.5)
     ax.set(ylabel="metric", title=f"pyro_deepseq on {len(names)} ProteinGym assays")
     ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return figure
+
+
+# --- EVE's classes ---------------------------------------------------------------------------
+
+#: EVE's classes and their colours.
+CLASS_COLOURS = {
+    classification.BENIGN: "tab:blue",
+    classification.UNCERTAIN: "0.6",
+    classification.PATHOGENIC: "tab:red",
+}
+
+
+def index_histogram(table: pd.DataFrame, mixture: classification.Mixture, name: str = "") -> Figure:
+    """Histogram of the indices coloured by class, the two fitted components and their sum."""
+    figure = Figure(figsize=(6, 4), layout="constrained")
+    ax = figure.subplots()
+    bins = np.histogram_bin_edges(table["evol_index"], bins=60)
+    stacked = [table.loc[table["class"] == c, "evol_index"] for c in CLASS_COLOURS]
+    labels = [f"{c} ({len(v):,})" for c, v in zip(CLASS_COLOURS, stacked, strict=True)]
+    ax.hist(
+        stacked,
+        bins=bins,
+        stacked=True,
+        density=True,
+        color=list(CLASS_COLOURS.values()),
+        label=labels,
+        alpha=0.8,
+    )
+    grid = np.linspace(bins[0], bins[-1], 400)
+    densities = mixture.density(grid)
+    ax.plot(grid, densities[:, 0], color="navy", label="benign component")
+    ax.plot(grid, densities[:, 1], color="darkred", label="pathogenic component")
+    ax.plot(grid, densities.sum(1), color="black", linestyle="--", label="mixture")
+    ax.set(
+        xlabel="evolutionary index (−Δ ELBO, higher = more damaging)",
+        ylabel="density",
+        title=f"{name} classes".strip(),
+    )
+    ax.legend(fontsize="small")
+    return figure
+
+
+def score_map(table: pd.DataFrame, alphabet: str | None = None) -> Figure:
+    """The EVE score of each substitution, positions across and letters down (as the singles
+    heatmap), the wild type marked."""
+    letters = list(alphabet or sorted(set(table["mutant_letter"]) | set(table["wild_type"])))
+    matrix = table.pivot_table(index="mutant_letter", columns="position", values="score")
+    matrix = matrix.reindex(index=letters)
+    sites = table.drop_duplicates("position").set_index("position").loc[matrix.columns]
+    width = min(max(6.0, 0.09 * matrix.shape[1]), 40.0)
+    figure = Figure(figsize=(width, 4.2), layout="constrained")
+    ax = figure.subplots()
+    image = ax.imshow(
+        matrix.to_numpy(), aspect="auto", cmap="coolwarm", vmin=0, vmax=1, interpolation="nearest"
+    )
+    wild = [letters.index(c) if c in letters else np.nan for c in sites["wild_type"]]
+    ax.scatter(np.arange(matrix.shape[1]), wild, s=3, c="black", marker="s", label="wild type")
+    ticks = np.arange(0, matrix.shape[1], max(1, matrix.shape[1] // 25))
+    ax.set_xticks(ticks, matrix.columns.to_numpy()[ticks])
+    ax.set_yticks(np.arange(len(letters)), letters)
+    ax.set(xlabel="position", ylabel="substitution")
+    figure.colorbar(image, ax=ax, label="EVE score (P pathogenic)", fraction=0.03)
+    return figure
+
+
+def roc_curves(labelled: pd.DataFrame, name: str = "") -> Figure:
+    """ROC curves of the score and of the raw index against the labels."""
+    figure = Figure(figsize=(4.5, 4.5), layout="constrained")
+    ax = figure.subplots()
+    curves = (("score", "EVE score", "-"), ("evol_index", "evolutionary index", "--"))
+    for column, text, style in curves:
+        false, true, _ = roc_curve(labelled["label"], labelled[column])
+        auc = roc_auc_score(labelled["label"], labelled[column])
+        ax.plot(false, true, linestyle=style, label=f"{text}: AUC {auc:.3f}")
+    ax.plot([0, 1], [0, 1], color="0.7", linestyle=":")
+    pathogenic = int(labelled["label"].sum())
+    ax.set(
+        xlabel="false positive rate",
+        ylabel="true positive rate",
+        title=f"{name}: {pathogenic:,} pathogenic, {len(labelled) - pathogenic:,} benign",
+    )
+    ax.legend(loc="lower right", fontsize="small")
     return figure

@@ -292,11 +292,11 @@ def _write(args, result, summary, left_out, labelled, focuses, outputs) -> None:
         write_table(table[columns], files["table"])
         mixture = result.mixtures[name]
         if "histogram" in files and mixture is not None:
-            plots.save(cls.index_histogram(table, mixture, name), files["histogram"])
+            plots.save(plots.index_histogram(table, mixture, name), files["histogram"])
         if "map" in files and mixture is not None:
-            plots.save(cls.score_map(table, focuses[name].alphabet), files["map"])
+            plots.save(plots.score_map(table, focuses[name].alphabet), files["map"])
         if "roc" in files and name in labelled and labelled[name]["label"].nunique() == 2:
-            plots.save(cls.roc_figure(labelled[name], name), files["roc"])
+            plots.save(plots.roc_curves(labelled[name], name), files["roc"])
     write_table(summary, outputs["summary"])
     if left_out is not None and len(left_out):
         write_table(left_out, outputs["unscoreable"])
