@@ -11,7 +11,7 @@ commands; ``deepseq NAME`` runs one).
 """
 
 from . import _moved, plots
-from .api import DeepSequence, Ensemble
+from .api import DeepSequence, Ensemble, Predictions
 from .data.alignment import ALPHABETS, Alignment
 from .data.fasta import read_sequence_labels
 from .data.mutations import MutationSet, Substitution, parse_mutant
@@ -28,6 +28,7 @@ __all__ = [
     "DeepSequence",
     "Ensemble",
     "MutationSet",
+    "Predictions",
     "ScoringOptions",
     "SiteIndependentModel",
     "Substitution",

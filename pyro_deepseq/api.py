@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +32,7 @@ from .data.synthetic import default_family
 from .data.variants import from_sequences
 from .errors import DataError
 from .evaluation import classification
+from .evaluation.metrics import spearman
 from .inference.checkpoint import (
     alignment_metadata,
     alignment_sha256,
@@ -300,15 +302,14 @@ class DeepSequence:
                 self._trainer.checkpoint_path = path
         return path
 
-    def predict(self, variants=None, **options) -> pd.DataFrame:
-        """Score variants; the same table ``python -m pyro_deepseq.predict`` writes.
+    def predict(self, variants=None, **options) -> Predictions:
+        """Score variants: the table ``python -m pyro_deepseq.predict`` writes, with the rows it
+        could not score.
 
         ``variants``: a DMS table (.csv, .tsv, .xlsx), a FASTA of variant sequences, a list of
-        mutants (``["H24A", "K35E:T40S"]``) or a [`MutationSet`][pyro_deepseq.MutationSet]; default:
-        the synthetic
-        family's table when the model was trained on it. ``options`` are those of
-        [`Ensemble.predict`][pyro_deepseq.Ensemble.predict]. Unscoreable rows, with reasons, are in
-        ``table.attrs["unscoreable"]``.
+        mutants (``["H24A", "K35E:T40S"]``) or a [`MutationSet`][pyro_deepseq.MutationSet];
+        default: the synthetic family's table when the model was trained on it. ``options`` are
+        those of [`Ensemble.predict`][pyro_deepseq.Ensemble.predict].
         """
         return Ensemble([self]).predict(variants, **options)
 
@@ -389,6 +390,39 @@ class DeepSequence:
         )
 
 
+@dataclass(frozen=True)
+class Predictions:
+    """What [`predict`][pyro_deepseq.DeepSequence.predict] returns.
+
+    Attributes
+    ----------
+    table : pd.DataFrame
+        One row per scored variant, as ``predict`` writes its CSV.
+    unscoreable : pd.DataFrame
+        The variants left out: ``row``, ``mutant``, ``reason`` and ``detail``.
+    score_column : str or None
+        The measured column of ``table``, when the variants came with measurements.
+    """
+
+    table: pd.DataFrame
+    unscoreable: pd.DataFrame
+    score_column: str | None = None
+
+    def spearman(self, column: str = "prediction") -> float:
+        """Spearman's ρ of ``column`` (a member's is ``prediction_NAME``) against the measured
+        values (pairs with a missing value are left out)."""
+        if self.score_column is None:
+            raise DataError("these variants have no measured column to correlate with")
+        return spearman(self.table[self.score_column], self.table[column])
+
+    def __repr__(self) -> str:
+        measured = f", measured {self.score_column!r}" if self.score_column else ""
+        return (
+            f"Predictions({len(self.table):,} scored, {len(self.unscoreable):,} unscoreable"
+            f"{measured})"
+        )
+
+
 class Ensemble:
     """Several trained runs of one family, scored together (the mean of their Δ).
 
@@ -464,9 +498,10 @@ class Ensemble:
 
     def predict(
         self, variants=None, score_column: str | None = None, mutant_column="mutant", **options
-    ) -> pd.DataFrame:
-        """Score variants with every member: ``mutant``, ``prediction`` (Δ, higher = fitter),
-        ``stderr``, each member's prediction when there are several, the measured column.
+    ) -> Predictions:
+        """Score variants with every member. The result's ``table`` has ``mutant``,
+        ``prediction`` (Δ, higher = fitter), ``stderr``, each member's prediction when there are
+        several, and the measured column; its ``unscoreable`` rows say why each was left out.
 
         ``options`` are the fields of [`ScoringOptions`][pyro_deepseq.ScoringOptions]:
         ``samples`` (500), ``estimator`` (``"elbo"``, or ``"iwae"`` with ``particles`` each),
@@ -476,8 +511,7 @@ class Ensemble:
         """
         mutations = self.variants(variants, mutant_column, score_column)
         table, _ = self.score(mutations, ScoringOptions.of(options))
-        table.attrs["unscoreable"] = mutations.unscoreable
-        return table
+        return Predictions(table, mutations.unscoreable, mutations.score_column)
 
     def singles(self, **options) -> pd.DataFrame:
         """Δ of every single substitution as a focus positions × letters matrix."""

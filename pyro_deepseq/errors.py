@@ -1,8 +1,7 @@
 """Errors and warnings about the user's input.
 
-A [`DataError`][pyro_deepseq.DataError] always names the file, line, column or mutant at fault; the
-command-line
-tools print its message without a traceback and exit with status 1.
+A [`DataError`][pyro_deepseq.DataError] always names the file, line, column or mutant at fault;
+the command-line tools print its message without a traceback and exit with status 1.
 """
 
 

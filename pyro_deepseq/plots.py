@@ -124,8 +124,7 @@ def latent_space(
     means: np.ndarray, labels: Sequence[str] | None = None, weights=None, method: str = "pca"
 ) -> Figure:
     """Encoder means in two dimensions (see [`project`][pyro_deepseq.plots.project]), coloured by a
-    label per sequence
-    or, without labels, by sequence weight."""
+    label per sequence or, without labels, by sequence weight."""
     points, axes = project(means, method)
     figure = Figure(figsize=(6, 5), layout="constrained")
     ax = figure.subplots()

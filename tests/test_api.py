@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from scipy.stats import spearmanr
 
 from pyro_deepseq import Alignment, DataError, DeepSequence, Ensemble
 from pyro_deepseq.cli import fit, predict
@@ -28,16 +29,23 @@ def test_predict_is_the_commands_table(model, tmp_path, capsys):
     out = tmp_path / "cli.csv"
     assert predict.main(["--checkpoint", str(model.out), "--samples", "3", "--out", str(out)]) == 0
     from_cli = pd.read_csv(out)
-    from_api = model.predict(samples=3)
+    from_api = model.predict(samples=3).table
     assert list(from_api.columns) == list(from_cli.columns)
     assert np.allclose(from_api["prediction"], from_cli["prediction"], atol=1e-4)
     assert len(from_api) == 2140
 
 
 def test_predict_takes_mutants_and_reports_unscoreable_ones(model):
-    table = model.predict(["H1A", "Y2C:H3D", "Q1A"], samples=2)
-    assert list(table["mutant"]) == ["H1A", "Y2C:H3D"]
-    assert len(table.attrs["unscoreable"]) == 1  # Q1A: wild type is H
+    predictions = model.predict(["H1A", "Y2C:H3D", "Q1A"], samples=2)
+    assert list(predictions.table["mutant"]) == ["H1A", "Y2C:H3D"]
+    assert list(predictions.unscoreable["mutant"]) == ["Q1A"]  # its wild type is H
+    with pytest.raises(DataError, match="no measured column"):
+        predictions.spearman()
+    measured = model.predict(samples=2)
+    assert measured.score_column == "DMS_score" and -1 <= measured.spearman() <= 1
+    assert measured.spearman() == pytest.approx(
+        spearmanr(measured.table["DMS_score"], measured.table["prediction"]).statistic
+    )
 
 
 def test_singles_embed_and_figures(model):
@@ -84,7 +92,7 @@ def test_an_existing_run_is_not_overwritten_and_load_keeps_settings(model):
 def test_an_ensemble_averages_its_members(model, tmp_path):
     other = DeepSequence(model="vanilla", steps=20, seed=1, out=tmp_path / "b", **TINY)
     other.fit(progress=False)
-    table = Ensemble([model, other]).predict(["H1A", "Y2C"], samples=2)
+    table = Ensemble([model, other]).predict(["H1A", "Y2C"], samples=2).table
     members = table.filter(like="prediction_")
     assert members.shape[1] == 2
     assert np.allclose(table["prediction"], members.mean(axis=1), atol=1e-5)

@@ -40,11 +40,12 @@ def test_an_alignment_built_in_memory_trains_scores_and_reloads(tmp_path):
     read = Alignment.from_file(default_family()[0])
     built = Alignment(read.codes, read.alphabet, read.positions, read.focus_index, read.headers)
     model = DeepSequence(built, **RUN).fit(progress=False)
-    table = model.predict(["H1A", "Y2C"], samples=3)
+    table = model.predict(["H1A", "Y2C"], samples=3).table
     path = model.save(tmp_path / "saved")
     assert model.out == tmp_path / "saved"
     loaded = DeepSequence.load(path)
-    assert np.allclose(loaded.predict(["H1A", "Y2C"], samples=3)["prediction"], table["prediction"])
+    again = loaded.predict(["H1A", "Y2C"], samples=3).table
+    assert np.allclose(again["prediction"], table["prediction"])
     with pytest.raises(DataError, match=r"alignment built in memory.*alignment=\.\.\."):
         _ = loaded.alignment
     assert DeepSequence.load(path, alignment=built).alignment is built

@@ -104,3 +104,15 @@ def test_fit_and_predict_still_run_as_modules():
         )
         assert result.returncode == 0, result.stderr
         assert f"python -m pyro_deepseq.{command}" in result.stdout
+
+
+def test_the_top_level_stays_small():
+    modules = [p.stem for p in PACKAGE.glob("*.py") if p.stem != "__init__"]
+    assert len(modules) <= 12, sorted(modules)
+
+
+def test_the_workflows_call_the_library_not_the_commands():
+    for path in (PACKAGE / "workflows").glob("*.py"):
+        targets = [target for _, target in _imports(path)]
+        assert not [t for t in targets if _unit(t) == "cli"], path.name
+        assert "._fit(" not in path.read_text() and "._predict(" not in path.read_text()

@@ -19,6 +19,7 @@ from pyro_deepseq.data.synthetic import default_family, write_family
 from pyro_deepseq.errors import DataError
 from pyro_deepseq.inference.checkpoint import load_checkpoint
 from pyro_deepseq.workflows import retries
+from pyro_deepseq.workflows.runs import read_runs
 
 from .conftest import write
 
@@ -43,10 +44,20 @@ def families(tmp_path_factory):
 
 def test_read_runs_resolves_paths_and_parses_arguments(tmp_path):
     runs = write(tmp_path / "runs.csv", HEADER + family_row("a", "x.a2m", "", seeds='"3,4"'))
-    (family,) = sweep.read_runs(runs)
+    (family,) = read_runs(runs)
     assert family.alignment == str(tmp_path / "x.a2m") and family.mutations is None
     assert family.seeds == (3, 4) and family.model == "vanilla"
     assert family.fit_args[:2] == ("--steps", "100") and family.predict_args[-1] == "--no-plots"
+    settings = dict(family.settings)  # what the fit job gives DeepSequence
+    assert settings == {
+        "model": "vanilla",
+        "steps": 100,
+        "latent_dim": 4,
+        "encoder_hidden": (64,),
+        "decoder_hidden": (16, 64),
+        "batch_size": 64,
+    }
+    assert dict(family.scoring)["samples"] == 10
 
 
 @pytest.mark.parametrize(
@@ -59,6 +70,9 @@ def test_read_runs_resolves_paths_and_parses_arguments(tmp_path):
         ("name,alignment,seeds\na,x.a2m,0 zero\n", "line 2: invalid literal"),
         ("name,alignment,seeds\na,x.a2m,1 1\n", "line 2: seeds must be distinct"),
         ("name,alignment,fit_args\na,x.a2m,--steps 'unclosed\n", "line 2: No closing quotation"),
+        ("name,alignment,fit_args\na,x.a2m,--steps many\n", "line 2: fit_args: argument --steps"),
+        ("name,alignment,fit_args\na,x.a2m,--out here\n", "line 2: fit_args: --out here is not"),
+        ("name,alignment,predict_args\na,x.a2m,--samples\n", "line 2: predict_args: argument"),
         ("name,alignment\na,x.a2m\na,y.a2m\n", "repeated: a"),
         ("name,alignment\n", "no families in it"),
     ],
@@ -66,7 +80,7 @@ def test_read_runs_resolves_paths_and_parses_arguments(tmp_path):
 def test_read_runs_names_the_file_and_line_of_a_mistake(tmp_path, text, message):
     runs = write(tmp_path / "runs.csv", text)
     with pytest.raises(DataError, match=str(runs)) as error:
-        sweep.read_runs(runs)
+        read_runs(runs)
     assert message in str(error.value)
 
 
@@ -136,7 +150,7 @@ def test_sequential_sweep_resumes_a_fit_that_was_cut_off(tmp_path, families, cap
     assert sweep.main([str(runs), "--out", str(tmp_path / "sweep"), "--sequential"]) == 0
     record = json.loads((folder / "fit.json").read_text())
     assert record["status"] == "done" and record["steps"] == 100
-    assert "--no-plots --resume\n" in (folder / "fit.log").read_text()
+    assert "resuming from step 40" in (folder / "fit.log").read_text()
     assert "ensemble synth: done" in capsys.readouterr().out
 
 
@@ -254,7 +268,7 @@ def test_a_fit_whose_worker_is_killed_resumes_and_ends_as_if_never_killed(
     before = history[history["step"] <= at]
     np.testing.assert_array_equal(before["seconds"], killed["history"]["seconds"])
     log = (folder / "fit.log").read_text()
-    assert log.count("\n$ ") + log.startswith("$ ") == 2 and "--no-plots --resume\n" in log
+    assert log.count("\n$ ") + log.startswith("$ ") == 2 and "resuming from step" in log
     reference = tmp_path / "reference"
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # as the job had
@@ -297,7 +311,7 @@ def test_ctrl_c_stops_the_sweep_with_its_fits_saved(tmp_path, families, capfd):
     assert not (folder / "fit.json").exists()  # no outcome: the next run continues it
     assert sweep.main([*argv, "--sequential"]) == 0
     assert json.loads((folder / "fit.json").read_text())["steps"] == 200
-    assert "--no-plots --resume\n" in (folder / "fit.log").read_text()
+    assert "resuming from step" in (folder / "fit.log").read_text()
 
 
 def test_ray_failures_are_told_apart():

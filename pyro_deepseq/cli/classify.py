@@ -34,9 +34,9 @@ from ..data.mutations import MutationSet
 from ..errors import DataError
 from ..evaluation import classification as cls
 from ..inference.checkpoint import load_checkpoint
+from ..scoring.options import add_scoring_flags, scoring_options
 from ..utils.cli import run
 from ..utils.files import write_table
-from .scoring import add_scoring_flags, scoring_options
 
 #: Predictions files whose own name says nothing of the protein: named by their folder.
 GENERIC_STEMS = frozenset({"singles", "ensemble_singles", "predictions", "ensemble_predictions"})

@@ -9,7 +9,6 @@ ensemble that ``predict`` scores together.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 import time
 from collections.abc import Sequence
@@ -21,7 +20,6 @@ from ..data.alignment import ALPHABETS
 from ..data.fasta import read_sequence_labels
 from ..errors import DataError
 from ..inference import settings
-from ..inference.config import ModelConfig, TrainConfig
 from ..inference.presets import AUTO, PRESETS
 from ..models import MODELS
 from ..utils.cli import run
@@ -92,26 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--labels", type=Path, help="'header: label' lines colouring the latent-space plot"
     )
     parser.add_argument("--no-plots", action="store_true", help="skip history.png and latent.png")
-    for config in (TrainConfig, ModelConfig):
-        for field in dataclasses.fields(config):
-            if field.name == "model":
-                continue
-            flag = "--" + field.name.replace("_", "-")
-            kind = _kind(field.default)
-            if kind is tuple:
-                extra = {"nargs": "+", "type": int}
-            elif kind is bool:
-                extra = {"action": argparse.BooleanOptionalAction}
-            else:
-                extra = {"type": kind}
-            default = field.default
-            help_text = HELP[field.name] + ("" if default is None else f" (default {default})")
-            parser.add_argument(flag, default=argparse.SUPPRESS, help=help_text, **extra)
+    settings.add_setting_flags(parser, HELP)
     return parser
-
-
-def _kind(default):
-    return str if default is None else type(default)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

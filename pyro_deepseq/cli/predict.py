@@ -25,9 +25,9 @@ from ..data.mutations import MutationSet
 from ..errors import DataError
 from ..evaluation.metrics import spearman
 from ..scoring import Scores
+from ..scoring.options import add_scoring_flags, scoring_options
 from ..utils.cli import run
 from ..utils.files import write_table
-from .scoring import add_scoring_flags, scoring_options
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -6,6 +6,7 @@ The command line and the Python API both resolve settings here, so that ``fit --
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 from pathlib import Path
 
@@ -104,3 +105,23 @@ def default_out(model_config: ModelConfig, train_config: TrainConfig) -> Path:
     """``runs/NAME-MODEL-seedS``, NAME being the alignment file's stem."""
     name = Path(train_config.alignment).stem if train_config.alignment else "synthetic"
     return Path("runs") / f"{name}-{model_config.model}-seed{train_config.seed}"
+
+
+def add_setting_flags(parser: argparse.ArgumentParser, help: dict[str, str]) -> None:
+    """A flag per setting (``--latent-dim``, ``--lr``, …): ``fit``'s flags, and the language of
+    a sweep's ``fit_args``. Only the flags given are set (no defaults), so presets can fill in."""
+    for config in (TrainConfig, ModelConfig):
+        for field in dataclasses.fields(config):
+            if field.name == "model":
+                continue
+            kind = str if field.default is None else type(field.default)
+            if kind is tuple:
+                extra = {"nargs": "+", "type": int}
+            elif kind is bool:
+                extra = {"action": argparse.BooleanOptionalAction}
+            else:
+                extra = {"type": kind}
+            default = "" if field.default is None else f" (default {field.default})"
+            text = help.get(field.name, "") + default
+            flag = "--" + field.name.replace("_", "-")
+            parser.add_argument(flag, default=argparse.SUPPRESS, help=text, **extra)

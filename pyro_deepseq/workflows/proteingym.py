@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from .. import plots
-from ..data.fasta import name_and_region
+from ..data.fasta import name_and_region, read_records
 from ..data.mutations import POSITION_NOT_FOCUS, WILD_TYPE_MISMATCH, parse_mutant
 from ..errors import DataError
 from ..evaluation import metrics as pg_metrics
@@ -141,19 +141,9 @@ class MissingFile(DataError):
 
 def read_focus(path: Path) -> tuple[str, int]:
     """The first (focus) record of an alignment: its residues, upper case, and its first number."""
-    header, letters = None, []
-    with open(path) as handle:
-        for line in handle:
-            if line.startswith(">"):
-                if header is not None:
-                    break
-                header = line[1:].strip()
-            elif header is not None:
-                letters.append(line.strip())
-    if header is None:
-        raise DataError(f"{path}: no FASTA record in it")
-    _, region = name_and_region(header)
-    residues = re.sub(r"[^A-Za-z]", "", "".join(letters)).upper()
+    focus = next(read_records(path))
+    _, region = name_and_region(focus.header)
+    residues = re.sub(r"[^A-Za-z]", "", focus.sequence.decode("ascii", errors="replace")).upper()
     return residues, region[0] if region else 1
 
 

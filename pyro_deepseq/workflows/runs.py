@@ -6,6 +6,7 @@ list of :class:`Family` too (:mod:`pyro_deepseq.workflows.proteingym`).
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import shlex
@@ -15,6 +16,8 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import DataError
+from ..inference.settings import add_setting_flags
+from ..scoring.options import add_scoring_flags
 
 COLUMNS = (
     "name",
@@ -49,11 +52,53 @@ class Family:
     #: Folder of the fitted models when several families share them (ProteinGym's assays of one
     #: MSA): ``DIR/<fit_name>/seed<k>``; None fits into the family's own folder.
     fit_name: str | None = None
+    #: ``model``, ``preset`` and ``fit_args`` as ``DeepSequence`` settings, sorted (hashable).
+    settings: tuple = field(init=False, repr=False)
+    #: ``predict_args`` as ``ScoringOptions`` fields, sorted.
+    scoring: tuple = field(init=False, repr=False)
+
+    def __post_init__(self):
+        asked = {k: v for k, v in (("model", self.model), ("preset", self.preset)) if v}
+        settings = {**asked, **_parsed(FIT_FLAGS, self.fit_args, "fit_args")}
+        scoring = _parsed(PREDICT_FLAGS, self.predict_args, "predict_args")
+        object.__setattr__(self, "settings", tuple(sorted(settings.items())))
+        object.__setattr__(self, "scoring", tuple(sorted(scoring.items())))
 
     @property
     def fit_folder(self) -> str:
         """The folder under DIR that holds this family's fitted seeds."""
         return self.fit_name or self.name
+
+
+def _flags(kind: str) -> argparse.ArgumentParser:
+    """The flags a sweep takes in ``fit_args`` or ``predict_args``: ``fit``'s settings (and
+    ``--model``, ``--preset``), or ``predict``'s scoring options. ``--no-plots`` and ``--quiet``
+    are accepted and change nothing: a sweep draws no figures and shows no progress bars."""
+    parser = argparse.ArgumentParser(prog=kind, add_help=False, exit_on_error=False)
+    if kind == "fit_args":
+        parser.add_argument("--model", default=argparse.SUPPRESS)
+        parser.add_argument("--preset", default=argparse.SUPPRESS)
+        add_setting_flags(parser, {})
+    else:
+        add_scoring_flags(parser)
+    for flag in ("--no-plots", "--quiet", "--force"):
+        parser.add_argument(flag, action="store_true", dest="ignored")
+    return parser
+
+
+def _parsed(parser: argparse.ArgumentParser, argv, column: str) -> dict:
+    """The settings ``argv`` gives; a flag the column does not take is a DataError."""
+    try:
+        parsed, unknown = parser.parse_known_args(list(argv))
+    except argparse.ArgumentError as error:
+        raise DataError(f"{column}: {error}") from None
+    if unknown:
+        raise DataError(f"{column}: {' '.join(unknown)} is not a flag a sweep takes here")
+    given = {k: v for k, v in vars(parsed).items() if k != "ignored"}
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in given.items()}
+
+
+FIT_FLAGS, PREDICT_FLAGS = _flags("fit_args"), _flags("predict_args")
 
 
 def read_runs(path: str | Path) -> list[Family]:
@@ -98,6 +143,13 @@ def _family(row: dict, path: Path, line: int) -> Family:
     if not seeds or len(set(seeds)) != len(seeds):
         raise DataError(f"{where}: seeds must be distinct whole numbers, got {row['seeds']!r}")
     folder = path.resolve().parent
+    try:
+        return _new_family(row, folder, seeds, fit_args, predict_args)
+    except DataError as error:
+        raise DataError(f"{where}: {error}") from None
+
+
+def _new_family(row: dict, folder: Path, seeds, fit_args, predict_args) -> Family:
     return Family(
         name=row["name"],
         alignment=os.path.normpath(folder / row["alignment"]),
