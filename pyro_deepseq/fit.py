@@ -60,6 +60,8 @@ HELP = {
     "ladder_dims": "sizes of the Ladder VAE's latents above z_1 (one level each)",
     "ladder_hidden": "width of each Ladder level's bottom-up and top-down networks",
     "decoder": "the Ladder VAE's decoder: sparse (DeepSequence's) or dense (the vanilla VAE's)",
+    "decoder_dropout": "dropout probability on z and the decoder's hidden layers, in training only",
+    "last_activation": "the decoder's last hidden nonlinearity: sigmoid (DeepSequence's) or relu",
 }
 
 
