@@ -80,17 +80,17 @@ def mlp(
     sizes: Sequence[int], last_activation: nn.Module | None = None, dropout_p: float = 0.0
 ) -> nn.Sequential:
     """Dense layers ``sizes[0] → … → sizes[-1]``, ReLU between them, ``last_activation`` after;
-    dropout with probability ``dropout_p`` after every activation (layers only if positive, so
-    the parameters' names are those of a model without it)."""
+    dropout with probability ``dropout_p`` after every activation, in the activation's slot so
+    that the parameters keep the names they have without it."""
     layers: list[nn.Module] = []
     for i, (inputs, outputs) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
         layers.append(glorot_(nn.Linear(inputs, outputs)))
         last = i == len(sizes) - 2
         activation = last_activation if last else nn.ReLU()
+        if activation is not None and dropout_p:
+            activation = nn.Sequential(activation, dropout(dropout_p))
         if activation is not None:
             layers.append(activation)
-            if dropout_p > 0:
-                layers.append(nn.Dropout(dropout_p))
     return nn.Sequential(*layers)
 
 
