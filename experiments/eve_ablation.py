@@ -24,6 +24,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pyro
 import torch
 from benchmarks import ROOT, spearman, write_json
@@ -165,7 +166,7 @@ def measure(targets, steps: int, variants) -> list[dict]:
 
 
 def table(paths: list[Path]) -> str:
-    """Markdown: one row per (target, DMS table, variant, seed), best-first within a target."""
+    """Markdown: one row per (target, DMS table, variant, seed), targets in the order run."""
     runs = [run for path in paths for run in json.loads(path.read_text())["runs"]]
     rows = [
         "| target | DMS | variant | seed | ρ | site-indep. ρ | ρ − site-indep. | "
@@ -173,7 +174,8 @@ def table(paths: list[Path]) -> str:
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     order = {name: i for i, name in enumerate(VARIANTS)}
-    runs.sort(key=lambda r: (r["target"], r["seed"], order[r["variant"]]))
+    targets = {target: i for i, target in enumerate(dict.fromkeys(r["target"] for r in runs))}
+    runs.sort(key=lambda r: (targets[r["target"]], r["seed"], order[r["variant"]]))
     for run in runs:
         for label, rho, si in zip(run["dms"], run["rho"], run["site_independent_rho"], strict=True):
             rows.append(
@@ -182,6 +184,33 @@ def table(paths: list[Path]) -> str:
                 f"{run['seconds_per_step']} | {run['samples']} | "
                 f"{' → '.join(map(str, run['load_average']))} |"
             )
+    return "\n".join(rows)
+
+
+def summary(paths: list[Path]) -> str:
+    """Markdown: ρ − site-independent per variant (rows) and target (columns), each target's
+    tables and seeds averaged, and the variant's seconds per step averaged over targets."""
+    runs = [run for path in paths for run in json.loads(path.read_text())["runs"]]
+    targets = list(dict.fromkeys(run["target"] for run in runs))
+    rows = [
+        f"| variant | {' | '.join(targets)} | mean s/step |",
+        "|---|" + "---|" * (len(targets) + 1),
+    ]
+    for variant in VARIANTS:
+        mine = [run for run in runs if run["variant"] == variant]
+        if not mine:
+            continue
+        cells = []
+        for target in targets:
+            gains = [
+                np.mean(run["rho"]) - np.mean(run["site_independent_rho"])
+                for run in mine
+                if run["target"] == target
+            ]
+            cells.append(f"{np.mean(gains):+.3f}" if gains else "")
+        trained = [run["seconds_per_step"] for run in mine if VARIANTS[variant][2] is None]
+        speed = f"{np.mean(trained):.3f}" if trained else "(rescored)"
+        rows.append(f"| {variant} | {' | '.join(cells)} | {speed} |")
     return "\n".join(rows)
 
 
@@ -200,7 +229,7 @@ def main(argv=None) -> int:
     parser.add_argument("--table", type=Path, nargs="+", help="print the table of these files")
     args = parser.parse_args(argv)
     if args.table:
-        print(table(args.table))
+        print(table(args.table) + "\n\n" + summary(args.table))
         return 0
     if args.threads:
         torch.set_num_threads(args.threads)

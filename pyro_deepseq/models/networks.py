@@ -171,7 +171,7 @@ def output_layer(hidden: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor)
 
 class Decoder(nn.Module):
     """Dense decoder p(x | z): z → hidden layers (ReLU, the last ``last_activation``) → logits
-    (…, L, K). With ``dropout`` p > 0, EVE's: dropout on z and after every hidden layer, in
+    (…, L, K). With ``dropout_p`` > 0, EVE's: dropout on z and after every hidden layer, in
     training mode only."""
 
     def __init__(
