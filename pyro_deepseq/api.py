@@ -78,8 +78,8 @@ class DeepSequence:
         names it by the hash of its content); default: the embedded synthetic family.
     preset : str, optional
         ``"auto"`` (the default with an alignment: chosen from its depth and variation; the
-        reason is in ``choice["reason"]``), ``"paper"``, ``"fast"``; settings given next to it
-        win.
+        reason is in ``choice["reason"]``), ``"paper"``, ``"fast"`` or ``"eve"``; settings given
+        next to it win.
     out : str or Path, optional
         The run folder (``model.pt``, ``history.csv``, ``config.json``); default: none, the model
         lives in memory until [`save`][pyro_deepseq.DeepSequence.save]. A folder that already holds

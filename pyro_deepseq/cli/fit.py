@@ -60,6 +60,8 @@ HELP = {
     "ladder_dims": "sizes of the Ladder VAE's latents above z_1 (one level each)",
     "ladder_hidden": "width of each Ladder level's bottom-up and top-down networks",
     "decoder": "the Ladder VAE's decoder: sparse (DeepSequence's) or dense (the vanilla VAE's)",
+    "decoder_dropout": "dropout probability on z and the decoder's hidden layers, in training only",
+    "last_activation": "the decoder's last hidden nonlinearity: sigmoid (DeepSequence's) or relu",
 }
 
 
@@ -75,7 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
         choices=[AUTO, *PRESETS],
         help="auto (the default with --alignment): settings chosen from the alignment's size and "
         "depth; paper: the released DeepSequence run (300,000 steps); fast: "
-        f"{PRESETS['fast'][1]['steps']:,} steps, tuned on BLAT; other flags override it",
+        f"{PRESETS['fast'][1]['steps']:,} steps, tuned on BLAT; eve: EVE's published settings "
+        f"({PRESETS['eve'][1]['steps']:,} steps, for a GPU); other flags override it",
     )
     parser.add_argument("--out", type=Path, help="run folder (default runs/NAME-MODEL-seedS)")
     parser.add_argument(

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from ..errors import DataError
 from ..models.ladder import DECODERS
+from ..models.networks import ACTIVATIONS
 from ..models.objective import SAMPLING_SCHEMES
 from .schedules import LR_SCHEDULES
 
@@ -35,6 +36,10 @@ class ModelConfig:
     ladder_dims: tuple[int, ...] = (16,)
     ladder_hidden: int = 256
     decoder: str = "sparse"
+    # EVE's decoder options; a checkpoint saved before they existed loads with these defaults,
+    # which are the model it was trained with
+    decoder_dropout: float = 0.0  # dropout on z and the decoder's hidden layers, training only
+    last_activation: str = "sigmoid"  # the decoder's last hidden nonlinearity; EVE: "relu"
 
     def __post_init__(self):
         widths = (self.latent_dim, *self.encoder_hidden, *self.decoder_hidden, *self.ladder_dims)
@@ -54,6 +59,15 @@ class ModelConfig:
             (self.prior_sd > 0, f"prior sd must be positive, got {self.prior_sd}"),
             (self.ladder_hidden >= 1, f"ladder width must be at least 1, got {self.ladder_hidden}"),
             (self.decoder in DECODERS, f"decoder must be one of {DECODERS}, got {self.decoder!r}"),
+            (
+                0 <= self.decoder_dropout < 1,
+                f"decoder dropout must lie in [0, 1), got {self.decoder_dropout}",
+            ),
+            (
+                self.last_activation in ACTIVATIONS,
+                f"last activation must be one of {tuple(ACTIVATIONS)}, "
+                f"got {self.last_activation!r}",
+            ),
         ]
         _check(checks)
 

@@ -1,4 +1,5 @@
-"""Named settings: the released DeepSequence run, and the fastest CPU schedule measured so far.
+"""Named settings: the released DeepSequence run, EVE's run, and the fastest CPU schedule measured
+so far.
 
 Each preset is a pair (model settings, training settings) for
 :class:`~pyro_deepseq.inference.config.ModelConfig` and
@@ -29,6 +30,38 @@ PRESETS = {
     "fast": (
         {"model": "bayesian", "encoder_hidden": (500,), "decoder_hidden": (100, 500)},
         {"steps": 6_000, "batch_size": 100, "lr": 3e-3, "lr_schedule": "cosine"},
+    ),
+    # EVE (Frazer et al., Nature 2021), EVE/default_model_params.json of OATML-Markslab/EVE: the
+    # same Bayesian VAE, encoder 2000-1000-300 (ReLU, no dropout), latent 50, decoder
+    # 300-1000-2000 with ReLU on every hidden layer and dropout 0.1 (on z and after each hidden
+    # layer, as EVE's decoder applies it), no group sparsity, output convolution of depth 40, a
+    # temperature; Adam at 1e-4 without weight decay (l2_regularization 0) or schedule, batch 256
+    # drawn by sequence weight, 400,000 steps, no warm-up, both KL terms at weight 1. EVE draws
+    # fresh weight noise every step (noise_pool_steps 1). Not expressed here: EVE's hidden layers
+    # start from PyTorch's default initialisation, ours from the original's Glorot-normal. EVE
+    # scores with 20,000 samples (examples/Step2_predict_ELBO.sh); a preset sets training only:
+    # score with ``predict --samples 20000``. Slow on a CPU; the GPU reference.
+    "eve": (
+        {
+            "model": "bayesian",
+            "encoder_hidden": (2000, 1000, 300),
+            "latent_dim": 50,
+            "decoder_hidden": (300, 1000, 2000),
+            "last_activation": "relu",
+            "decoder_dropout": 0.1,
+            "group_sparsity": False,
+            "conv_size": 40,
+            "temperature": True,
+        },
+        {
+            "steps": 400_000,
+            "batch_size": 256,
+            "lr": 1e-4,
+            "lr_schedule": "constant",
+            "sampling": "weighted",
+            "kl_warmup": 0,
+            "noise_pool_steps": 1,
+        },
     ),
 }
 

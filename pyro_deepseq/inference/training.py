@@ -26,7 +26,7 @@ from ..data.alignment import Alignment
 from ..errors import DataError
 from ..models.independent import SiteIndependentModel
 from ..models.meanfield import NoisePool
-from ..models.networks import local_params
+from ..models.networks import evaluating, local_params
 from ..models.objective import Minibatch, MinibatchSampler, elbo_terms, loss
 from ..utils.devices import keep_freed_memory, resolve_device
 from ..utils.files import write_table
@@ -134,6 +134,7 @@ class Trainer:
         row draws random numbers.
         """
         stop = self.config.steps if until is None else min(until, self.config.steps)
+        self.vae.train()  # dropout on; scoring may have left the module in evaluation mode
         with local_params():
             bar = tqdm(
                 total=stop,
@@ -220,7 +221,7 @@ class Trainer:
 
     def _log(self, batch: Minibatch, loss: float, lr: float, bar) -> None:
         progress = self.progress
-        with torch.no_grad():
+        with torch.no_grad(), evaluating(self.vae):  # the history's terms without dropout
             terms = elbo_terms(self.vae.model, self.vae.guide, batch)
             due = self.heldout is not None and progress.step % self.config.eval_every == 0
             heldout = self._evaluate() if due else float("nan")

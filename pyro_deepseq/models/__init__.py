@@ -9,6 +9,7 @@ import torch
 
 from .bayesian import BayesianVAE
 from .ladder import LadderVAE
+from .networks import evaluating
 from .vanilla import VanillaVAE
 
 MODELS = {"bayesian": BayesianVAE, "ladder": LadderVAE, "vanilla": VanillaVAE}
@@ -31,10 +32,13 @@ def latent_posterior(vae, codes: np.ndarray, batch_size: int = 1024):
     """The encoder's mean and sd of z (z_1 in the Ladder VAE) per sequence: two (N, D) arrays."""
     device = next(vae.parameters()).device
     encoder = vae.guide.encoder
-    chunks = [
-        encoder.posterior(torch.as_tensor(codes[start : start + batch_size], device=device).long())
-        for start in range(0, len(codes), batch_size)
-    ]
+    with evaluating(vae):
+        chunks = [
+            encoder.posterior(
+                torch.as_tensor(codes[start : start + batch_size], device=device).long()
+            )
+            for start in range(0, len(codes), batch_size)
+        ]
     return tuple(torch.cat(part).cpu().numpy() for part in zip(*chunks, strict=True))
 
 

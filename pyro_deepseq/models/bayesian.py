@@ -1,7 +1,8 @@
 """DeepSequence's model: a VAE whose decoder weights are global latent variables.
 
-The decoder maps z through dense layers (ReLU, the last sigmoid) to hidden units h, then to
-per-position logits with an output layer built from three parts, each switchable:
+The decoder maps z through dense layers (ReLU, the last sigmoid or, EVE's, ReLU:
+``last_activation``) to hidden units h, then to per-position logits with an output layer built
+from parts, each switchable:
 
 - ``conv_size`` C: the output weights are W_out (H × L·C) times a dictionary W_conv (C × K) shared
   by all positions (the original's "convolution over the alphabet"); 0 uses W_out (H × L·K).
@@ -13,6 +14,8 @@ per-position logits with an output layer built from three parts, each switchable
   site-independent model: where the data cannot pay for the decoder's weights (a shallow
   alignment, whose global KL drives them to their prior), the model falls back to the
   site-independent model instead of to uniform letters.
+- ``decoder_dropout`` p: EVE's dropout, on z and after every hidden layer, in training mode only
+  (:func:`~pyro_deepseq.models.networks.evaluating` turns it off for scoring).
 
 With ``bayesian`` on, every decoder weight and bias, W_conv, S and t is a global latent variable
 (prior N(0, 1), S N(μ_p, prior_sd²)) with a mean-field Normal guide; off, they are point estimates.
@@ -30,7 +33,7 @@ from torch import nn
 from torch.nn import functional
 
 from .meanfield import IsotropicNormal, MeanFieldNormal
-from .networks import local_params, output_layer
+from .networks import ACTIVATIONS, dropout, local_params, output_layer
 from .objective import Minibatch, global_sites
 from .sites import GaussianEncoder, StandardNormalPrior
 
@@ -81,6 +84,8 @@ class SparseDecoder(nn.Module):
         logit_p: float,
         prior_sd: float,
         site_offset: bool = False,
+        decoder_dropout: float = 0.0,
+        last_activation: str = "sigmoid",
     ):
         super().__init__()
         if not hidden:
@@ -105,6 +110,8 @@ class SparseDecoder(nn.Module):
         if temperature:
             weights["temperature"] = Weight((), init=1.0)
         self.weights = weights
+        self.dropout = dropout(decoder_dropout)
+        self.last_activation = ACTIVATIONS[last_activation]()
         self.site_offset = site_offset
         if site_offset:  # set from the training alignment (set_site_offset); saved in the state
             self.register_buffer("offset", torch.zeros(length, letters))
@@ -121,10 +128,11 @@ class SparseDecoder(nn.Module):
         return out.reshape(width, -1)
 
     def forward(self, z: torch.Tensor, w: dict) -> torch.Tensor:
-        h = z
+        h = self.dropout(z)
         for i in range(self.num_hidden):
             h = h @ w[f"hidden_{i}.weight"] + w[f"hidden_{i}.bias"]
-            h = torch.sigmoid(h) if i == self.num_hidden - 1 else torch.relu(h)
+            h = self.last_activation(h) if i == self.num_hidden - 1 else torch.relu(h)
+            h = self.dropout(h)
         bias = w["out.bias"]
         if self.temperature:  # scales h and the bias: far fewer numbers than the logits
             temperature = functional.softplus(w["temperature"])
@@ -232,6 +240,10 @@ class BayesianVAE(nn.Module):
         Add the site-independent model's log-frequencies (:meth:`set_site_offset`) to the logits.
     initial_log_scale : float
         Where every variational log σ of the decoder's weights starts (the original's −5).
+    decoder_dropout : float
+        Dropout probability on z and the decoder's hidden layers in training (EVE's 0.1).
+    last_activation : str
+        The last hidden layer's nonlinearity: "sigmoid" (the original's) or "relu" (EVE's).
     """
 
     def __init__(
@@ -250,6 +262,8 @@ class BayesianVAE(nn.Module):
         prior_sd: float = 4.0,
         site_offset: bool = False,
         initial_log_scale: float = INITIAL_LOG_SCALE,
+        decoder_dropout: float = 0.0,
+        last_activation: str = "sigmoid",
     ):
         super().__init__()
         self.global_latents = bayesian
@@ -265,6 +279,8 @@ class BayesianVAE(nn.Module):
             logit_p,
             prior_sd,
             site_offset,
+            decoder_dropout,
+            last_activation,
         )
         with local_params():
             self.model = BayesianModel(decoder, StandardNormalPrior(latent_dim), bayesian)

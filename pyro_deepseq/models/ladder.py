@@ -189,6 +189,8 @@ class LadderVAE(nn.Module):
         As in the single-level VAEs.
     decoder : str
         "sparse" (DeepSequence's; the switches below apply) or "dense" (the vanilla VAE's).
+    decoder_dropout, last_activation
+        Either decoder's dropout in training and last hidden nonlinearity.
     bayesian, group_sparsity, repeat, conv_size, temperature, logit_p, prior_sd
         The sparse decoder's switches (:class:`~pyro_deepseq.models.bayesian.BayesianVAE`).
     """
@@ -210,6 +212,8 @@ class LadderVAE(nn.Module):
         temperature: bool = True,
         logit_p: float = 0.001,
         prior_sd: float = 4.0,
+        decoder_dropout: float = 0.0,
+        last_activation: str = "sigmoid",
     ):
         super().__init__()
         if decoder not in DECODERS:
@@ -220,9 +224,10 @@ class LadderVAE(nn.Module):
             prior = LadderPrior(dims, ladder_hidden)
             encoder = LadderEncoder(length, letters, encoder_hidden, dims, ladder_hidden, prior)
             if decoder == "dense":
-                self.model = VanillaModel(
-                    Decoder(length, letters, decoder_hidden, latent_dim), prior
+                dense = Decoder(
+                    length, letters, decoder_hidden, latent_dim, decoder_dropout, last_activation
                 )
+                self.model = VanillaModel(dense, prior)
                 self.guide = VanillaGuide(encoder)
             else:
                 sparse = SparseDecoder(
@@ -236,6 +241,8 @@ class LadderVAE(nn.Module):
                     temperature,
                     logit_p,
                     prior_sd,
+                    decoder_dropout=decoder_dropout,
+                    last_activation=last_activation,
                 )
                 self.model = BayesianModel(sparse, prior, bayesian)
                 self.guide = BayesianGuide(sparse, encoder, bayesian)

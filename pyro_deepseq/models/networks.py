@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 
@@ -51,16 +51,46 @@ class SequenceEmbedding(nn.Module):
         return (flat + self.bias).reshape(*codes.shape[:-1], -1)
 
 
-def mlp(sizes: Sequence[int], last_activation: nn.Module | None = None) -> nn.Sequential:
-    """Dense layers ``sizes[0] → … → sizes[-1]``, ReLU between them, ``last_activation`` after."""
+#: The nonlinearities a decoder's last hidden layer may take: the original's sigmoid, EVE's ReLU.
+ACTIVATIONS = {"sigmoid": nn.Sigmoid, "relu": nn.ReLU}
+
+
+def dropout(p: float) -> nn.Module:
+    """``nn.Dropout(p)``, or the identity for p = 0: models without dropout draw no random
+    numbers for it, so their runs stay those of the versions before dropout existed."""
+    return nn.Dropout(p) if p > 0 else nn.Identity()
+
+
+@contextmanager
+def evaluating(module: nn.Module) -> Iterator[nn.Module]:
+    """``module`` in evaluation mode (dropout off) while inside; its earlier mode after.
+
+    Scoring, held-out ELBOs and embeddings run inside, so they are deterministic given the seed
+    whatever mode training left the module in.
+    """
+    was_training = module.training
+    module.eval()
+    try:
+        yield module
+    finally:
+        module.train(was_training)
+
+
+def mlp(
+    sizes: Sequence[int], last_activation: nn.Module | None = None, dropout_p: float = 0.0
+) -> nn.Sequential:
+    """Dense layers ``sizes[0] → … → sizes[-1]``, ReLU between them, ``last_activation`` after;
+    dropout with probability ``dropout_p`` after every activation, in the activation's slot so
+    that the parameters keep the names they have without it."""
     layers: list[nn.Module] = []
     for i, (inputs, outputs) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
         layers.append(glorot_(nn.Linear(inputs, outputs)))
         last = i == len(sizes) - 2
-        if not last:
-            layers.append(nn.ReLU())
-        elif last_activation is not None:
-            layers.append(last_activation)
+        activation = last_activation if last else nn.ReLU()
+        if activation is not None and dropout_p:
+            activation = nn.Sequential(activation, dropout(dropout_p))
+        if activation is not None:
+            layers.append(activation)
     return nn.Sequential(*layers)
 
 
@@ -140,16 +170,29 @@ def output_layer(hidden: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor)
 
 
 class Decoder(nn.Module):
-    """Dense decoder p(x | z): z → hidden layers (ReLU, the last sigmoid) → logits (…, L, K)."""
+    """Dense decoder p(x | z): z → hidden layers (ReLU, the last ``last_activation``) → logits
+    (…, L, K). With ``dropout_p`` > 0, EVE's: dropout on z and after every hidden layer, in
+    training mode only."""
 
-    def __init__(self, length: int, letters: int, hidden: Sequence[int], latent_dim: int):
+    def __init__(
+        self,
+        length: int,
+        letters: int,
+        hidden: Sequence[int],
+        latent_dim: int,
+        dropout_p: float = 0.0,
+        last_activation: str = "sigmoid",
+    ):
         super().__init__()
         self.shape = (length, letters)
-        self.hidden = mlp([latent_dim, *hidden], nn.Sigmoid()) if hidden else nn.Identity()
+        self.dropout = dropout(dropout_p)
+        last = ACTIVATIONS[last_activation]()
+        self.hidden = mlp([latent_dim, *hidden], last, dropout_p) if hidden else nn.Identity()
         self.out = glorot_(nn.Linear(hidden[-1] if hidden else latent_dim, length * letters))
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        logits = output_layer(self.hidden(z), self.out.weight.t(), self.out.bias)
+        hidden = self.hidden(self.dropout(z))
+        logits = output_layer(hidden, self.out.weight.t(), self.out.bias)
         return logits.reshape(*z.shape[:-1], *self.shape)
 
 

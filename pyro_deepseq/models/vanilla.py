@@ -43,6 +43,10 @@ class VanillaVAE(nn.Module):
     latent_dim : int
     encoder_hidden, decoder_hidden : tuple of int
         Hidden widths, any depth (the original: 1500-1500 and 100-2000).
+    decoder_dropout : float
+        Dropout probability on z and the decoder's hidden layers in training (EVE's 0.1).
+    last_activation : str
+        The decoder's last hidden nonlinearity: "sigmoid" (the original's) or "relu" (EVE's).
     """
 
     global_latents = False  # no weights drawn per sample
@@ -54,10 +58,14 @@ class VanillaVAE(nn.Module):
         latent_dim: int = 30,
         encoder_hidden=(1500, 1500),
         decoder_hidden=(100, 2000),
+        decoder_dropout: float = 0.0,
+        last_activation: str = "sigmoid",
     ):
         super().__init__()
         with local_params():
-            decoder = Decoder(length, letters, decoder_hidden, latent_dim)
+            decoder = Decoder(
+                length, letters, decoder_hidden, latent_dim, decoder_dropout, last_activation
+            )
             self.model = VanillaModel(decoder, StandardNormalPrior(latent_dim))
             encoder = GaussianEncoder(length, letters, encoder_hidden, latent_dim)
             self.guide = VanillaGuide(encoder)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..models.networks import Encoder, local_params, output_precision
+from ..models.networks import Encoder, evaluating, local_params, output_precision
 from ..models.objective import Minibatch, per_sequence_elbo
 from ..utils.devices import keep_freed_memory
 
@@ -102,7 +102,10 @@ def score_variants(
     if torch.device(device).type == "cpu":
         keep_freed_memory()
     wild = torch.as_tensor(wild_type, device=device).reshape(1, -1)
-    with local_params(), output_precision(PRECISIONS[precision]), contextlib.ExitStack() as stack:
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(local_params())
+        stack.enter_context(output_precision(PRECISIONS[precision]))
+        stack.enter_context(evaluating(vae))  # dropout off: Δ depends on the seed alone
         for module in vae.modules():
             if isinstance(module, Encoder):
                 stack.enter_context(module.reusing_features())
