@@ -82,10 +82,9 @@ class DeepSequence:
         next to it win.
     out : str or Path, optional
         The run folder (``model.pt``, ``history.csv``, ``config.json``); default: none, the model
-        lives in memory until [`save`][pyro_deepseq.DeepSequence.save]. A folder that already holds
-        a run with these
-        settings is continued; one with other settings is refused (load it with
-        [`load`][pyro_deepseq.DeepSequence.load]).
+        lives in memory until [`save`][pyro_deepseq.DeepSequence.save]. A folder that already
+        holds a run with these settings is continued; one with other settings is refused (load
+        it with [`load`][pyro_deepseq.DeepSequence.load]).
     **settings : dict
         Any field of ``ModelConfig`` (``model``, ``latent_dim``, the Bayesian switches, …) or
         ``TrainConfig`` (``steps``, ``lr``, ``seed``, …); see ``python -m pyro_deepseq.fit
@@ -146,12 +145,10 @@ class DeepSequence:
         cls, path, model: str | None = None, alignment: Alignment | None = None, **changes
     ) -> DeepSequence:
         """A trained (or part-trained) run from ``DIR/model.pt`` or ``DIR``;
-        [`fit`][pyro_deepseq.DeepSequence.fit]
-        continues it there.
+        [`fit`][pyro_deepseq.DeepSequence.fit] continues it there.
 
-        Only ``steps`` (to train further with [`fit`][pyro_deepseq.DeepSequence.fit]) and ``device``
-        may differ from the
-        checkpoint's settings; any other setting given must equal the saved one. An
+        Only ``steps`` (to train further) and ``device`` may differ from the checkpoint's
+        settings; any other setting given must equal the saved one. An
         [`Alignment`][pyro_deepseq.Alignment] given as ``alignment`` is the training alignment
         (checked by its hash): how a run trained on one built in memory gets it back.
         """
@@ -283,9 +280,8 @@ class DeepSequence:
 
     def save(self, folder=None, overwrite: bool = False) -> Path:
         """Write the run (``model.pt``, ``history.csv``, ``config.json``) to ``folder``, default
-        ``out``; [`load`][pyro_deepseq.DeepSequence.load] reads it back. A model kept in memory gets
-        ``folder`` as its
-        run folder, so that further training checkpoints there."""
+        ``out``; [`load`][pyro_deepseq.DeepSequence.load] reads it back. A model kept in memory
+        gets ``folder`` as its run folder, so that further training checkpoints there."""
         if folder is None and self.out is None:
             raise DataError("give save() a folder: this model has no run folder (out=)")
         folder = Path(folder) if folder is not None else self.out
@@ -326,8 +322,7 @@ class DeepSequence:
         """Each sequence's latent mean (``z1`` …) and sd (``sd_z1`` …), indexed by its header.
 
         ``sequences``: an [`Alignment`][pyro_deepseq.Alignment] or aligned file with the model's
-        columns; default:
-        the training alignment.
+        columns; default: the training alignment.
         """
         if self.vae is None:
             raise DataError("the site-independent model has no latent space")
