@@ -59,7 +59,7 @@ class DeepSequence:
         The family's alignment (a2m, a3m or aligned FASTA); default: the embedded synthetic
         family. An :class:`Alignment` must have been read from a file (the checkpoint names it).
     preset : str, optional
-        ``"paper"`` or ``"fast"`` (see :data:`~pyro_deepseq.inference.presets.PRESETS`);
+        ``"paper"``, ``"fast"`` or ``"eve"`` (see :data:`~pyro_deepseq.inference.presets.PRESETS`);
         settings given next to it win.
     out : str or Path, optional
         The run folder (``model.pt``, ``history.csv``, ``config.json``); default
