@@ -313,7 +313,9 @@ class DeepSequence:
         """Δ of every single substitution: focus positions × letters (the landscape matrix)."""
         return Ensemble([self]).singles(**options)
 
-    def classify(self, retain: float = 0.75, thresholds=None, seed: int = 0, **options):
+    def classify(
+        self, retain: float = classification.RETAIN, thresholds=None, seed: int = 0, **options
+    ):
         """EVE's clinical classes of every single substitution; see
         [`Ensemble.classify`][pyro_deepseq.Ensemble.classify]."""
         return Ensemble([self]).classify(retain, thresholds, seed, **options)
@@ -524,7 +526,9 @@ class Ensemble:
         mutants = mutations.scoreable["mutant"].tolist()
         return classification.singles_table(mutants, -scores.delta, scores.stderr)
 
-    def classify(self, retain: float = 0.75, thresholds=None, seed: int = 0, **options):
+    def classify(
+        self, retain: float = classification.RETAIN, thresholds=None, seed: int = 0, **options
+    ):
         """EVE's clinical classes (pathogenic, benign, uncertain) of every single substitution.
 
         A two-component Gaussian mixture over the evolutionary indices gives each variant a

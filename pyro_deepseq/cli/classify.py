@@ -64,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_scoring_flags(scoring, ("samples", "precision", "batch_size", "device"))
     parser.add_argument("--seed", type=int, default=0, help="seed of scoring and of the mixtures")
     parser.add_argument(
-        "--retain", type=float, help="share of least uncertain variants classified (0.75)"
+        "--retain", type=float, help=f"share of least uncertain variants classified ({cls.RETAIN})"
     )
     parser.add_argument(
         "--protein-weight",
@@ -111,7 +111,7 @@ def _classify(argv: Sequence[str] | None) -> int:
     scored = time.perf_counter()
     thresholds = cls.Thresholds.load(args.thresholds) if args.thresholds else None
     weight = cls.PROTEIN_WEIGHT if args.protein_weight is None else args.protein_weight
-    retain = 0.75 if args.retain is None else args.retain
+    retain = cls.RETAIN if args.retain is None else args.retain
     result = cls.classify(tables, retain, weight, thresholds, args.seed)
     summary, left_out, labelled = _evaluate(result, labels, focuses, args.labels)
     _write(args, result, summary, left_out, labelled, focuses, outputs)

@@ -64,6 +64,8 @@ PATHOGENIC, BENIGN, UNCERTAIN = "Pathogenic", "Benign", "Uncertain"
 RETAINED = (1.0, 0.9, 0.75, 0.5)
 #: EVE's weight on a protein's own mixture when it is mixed with the global one.
 PROTEIN_WEIGHT = 0.3
+#: Share of the variants classified by default, the least uncertain (EVE's 75 %).
+RETAIN = 0.75
 #: A mixture separates when both components hold at least this share of the variants …
 MIN_WEIGHT = 0.02
 #: … and Ashman's D of the two components is at least this.
@@ -355,7 +357,7 @@ class Classified:
 
 def classify(
     tables: dict[str, pd.DataFrame],
-    retain: float = 0.75,
+    retain: float = RETAIN,
     protein_weight: float = PROTEIN_WEIGHT,
     thresholds: Thresholds | None = None,
     seed: int = 0,
