@@ -11,3 +11,10 @@ class DataError(ValueError):
 
 class DataWarning(UserWarning):
     """The user's input is usable, but something about it deserves attention."""
+
+
+class ClusterError(DataError):
+    """The Ray cluster given to the sweep cannot run it: unreachable, refused, or a node lacks
+    what the jobs need. The commands exit with status 2 for it."""
+
+    exit_status = 2

@@ -64,7 +64,9 @@ def diagnose(error: BaseException) -> Failure:
     if isinstance(error, exceptions.WorkerCrashedError | exceptions.LocalRayletDiedError):
         return Failure("its worker process died (killed, or crashed)", retriable=True)
     if isinstance(error, exceptions.NodeDiedError | exceptions.ObjectLostError):
-        return Failure(f"its node was lost ({_first_line(error)})", retriable=True)
+        node = re.search(r"Node IP: ([^\s,]+)", plain(str(error)))
+        where = f" ({node.group(1)})" if node else ""
+        return Failure(f"its node{where} was lost: pre-empted, stopped or crashed", retriable=True)
     if isinstance(error, exceptions.TaskCancelledError):
         return Failure("cancelled", retriable=False)
     cause = getattr(error, "cause", None)  # a RayTaskError wraps what the job raised

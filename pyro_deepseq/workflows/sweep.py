@@ -13,7 +13,6 @@ import contextlib
 import dataclasses
 import json
 import math
-import os
 import platform
 import sys
 import time
@@ -31,6 +30,7 @@ from ..evaluation.metrics import spearman
 from ..scoring import ScoringOptions
 from ..scoring.estimators import Scores, ensemble
 from ..utils.files import atomic_write, write_table
+from .cluster import connect
 from .retries import Failure, diagnose, given_up, memory_request, plain
 from .runs import Family
 
@@ -45,6 +45,8 @@ SUMMARY_COLUMNS = (
     "score_seconds",
     "fit_tries",
     "score_tries",
+    "resumed_from",
+    "retried",
     "device",
     "host",
     "error",
@@ -68,8 +70,9 @@ def fit_job(family: Family, seed: int, out: str, threads: int | None, tries: int
             model = DeepSequence(family.alignment, out=folder, **settings)
             if model.choice.get("reason"):
                 print(model.choice["reason"])
-            if model.step:
-                print(f"resuming from step {model.step:,}")
+            resumed_from = model.step
+            if resumed_from:
+                print(f"resuming from step {resumed_from:,}")
             try:
                 model.fit(progress=False)
             except KeyboardInterrupt:
@@ -77,7 +80,7 @@ def fit_job(family: Family, seed: int, out: str, threads: int | None, tries: int
                 raise
             seconds = model.progress.seconds
             print(f"trained {model.step:,} steps in {seconds:.1f} s on {model.device}")
-        return {"steps": model.step, "device": model.device.type}
+        return {"steps": model.step, "device": model.device.type, "resumed_from": resumed_from}
 
     return _job(folder / "fit.json", asked, threads, work, tries)
 
@@ -219,6 +222,7 @@ class Job:
     family: Family
     seed: int | None = None
     tries: int = 0
+    retried: list[str] = field(default_factory=list)  # why each earlier try ended
 
     @property
     def label(self) -> str:
@@ -387,27 +391,12 @@ def run_on_ray(
     :mod:`~pyro_deepseq.workflows.retries`). Ctrl-C cancels the running jobs (fits save a
     checkpoint) and raises ``KeyboardInterrupt``.
     """
-    ray = _start_ray(address)
+    paths = [p for f in families for p in (f.alignment, f.mutations) if p is not None]
+    ray = connect(address, out, sorted(set(paths)))
     try:
         return RayRunner(ray, Sweep(families, out, 1), cpus, gpus, retries).run()
     finally:
         ray.shutdown()
-
-
-def _start_ray(address: str | None):
-    try:
-        import ray
-    except ImportError:
-        raise DataError(
-            "the sweep runs on Ray, which is not installed: pip install -e '.[cluster]' "
-            "(or pass --sequential to run the jobs one after another without it)"
-        ) from None
-    os.environ.setdefault("RAY_COLOR_PREFIX", "0")  # no colour codes in what Ray prints
-    if address:
-        ray.init(address=address, log_to_driver=False)
-    else:
-        ray.init(include_dashboard=False, log_to_driver=False)
-    return ray
 
 
 class RayRunner:
@@ -465,7 +454,8 @@ class RayRunner:
         except self.ray.exceptions.RayError as error:
             result = self.failed(job, diagnose(error))
         if result is not None:
-            self.sweep.finish(job, {**result, "tries": result.get("tries", job.tries)})
+            retried = {"retried": "; ".join(job.retried)} if job.retried else {}
+            self.sweep.finish(job, {**result, "tries": result.get("tries", job.tries), **retried})
             for ready in self.sweep.ready():
                 self.submit(ready)
 
@@ -480,6 +470,7 @@ class RayRunner:
                 return {"status": "failed", "error": error, "tries": job.tries}
             key = (job.kind, job.family.name)
             self.memory[key] = max(self.memory.get(key, 0), int(request))
+        job.retried.append(f"{job.kind} try {job.tries}: {failure.message}")
         resumes = "; a fit resumes from its last checkpoint" if job.kind == "fit" else ""
         self.sweep.tally.say(
             f"{job.label}: {failure.message}; trying again (try {job.tries + 1} of "
@@ -516,6 +507,7 @@ def summarize(families: list[Family], results: dict) -> pd.DataFrame:
             fitted = fits[index]
             scored = scores[index] if scores else {}
             failed = fitted if fitted["status"] != "done" else scored
+            reasons = [r["retried"] for r in (fitted, scored) if r.get("retried")]
             rows.append(
                 {
                     "family": family.name,
@@ -528,6 +520,8 @@ def summarize(families: list[Family], results: dict) -> pd.DataFrame:
                     "score_seconds": scored.get("seconds"),
                     "fit_tries": fitted.get("tries"),
                     "score_tries": scored.get("tries"),
+                    "resumed_from": fitted.get("resumed_from"),
+                    "retried": "; ".join(reasons) or None,
                     "device": fitted.get("device"),
                     "host": fitted.get("host"),
                     "error": failed.get("error"),
@@ -543,9 +537,10 @@ def summarize(families: list[Family], results: dict) -> pd.DataFrame:
                     "n_scored": combined.get("n_scored"),
                     "score_seconds": combined.get("score_seconds"),
                     "score_tries": combined.get("tries"),
+                    "retried": combined.get("retried"),
                     "error": combined.get("error"),
                 }
             )
     summary = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
-    integers = ("n_scored", "steps", "fit_tries", "score_tries")
+    integers = ("n_scored", "steps", "fit_tries", "score_tries", "resumed_from")
     return summary.astype(dict.fromkeys(integers, "Int64"))
