@@ -25,14 +25,15 @@ metrics and leaderboard comparison at the end (:mod:`pyro_deepseq.workflows.prot
 
 Jobs are Ray tasks with resource requests (``--cpus-per-job``, ``--gpus-per-job``; fractional GPUs
 let small models share one): on a local Ray instance sized to the machine, or on a cluster with
-``--address``. ``--sequential`` runs them one after another in this process, without Ray. A job
-whose worker, process or node dies is tried again, ``--retries`` more times (default 2), a fit
-resuming from its last checkpoint; a job's own error (a bad file or option, a diverged fit) is not
-tried again (:mod:`pyro_deepseq.workflows.retries`). A job records its outcome in ``fit.json`` or
-``score.json`` beside its outputs, so running the same command again skips completed jobs, resumes
-interrupted fits and retries failed jobs; Ctrl-C stops the jobs, fits saving a checkpoint. A
-failing job never stops the others; its error is in the summary, and the jobs that needed it are
-skipped, saying which job failed.
+``--address``, checked before any job starts (:mod:`pyro_deepseq.workflows.cluster`: a cluster that
+requires Ray's token needs ``RAY_AUTH_MODE=token`` here too). ``--sequential`` runs them one after
+another in this process, without Ray. A job whose worker, process or node dies is tried again,
+``--retries`` more times (default 2), a fit resuming from its last checkpoint; a job's own error (a
+bad file or option, a diverged fit) is not tried again (:mod:`pyro_deepseq.workflows.retries`). A
+job records its outcome in ``fit.json`` or ``score.json`` beside its outputs, so running the same
+command again skips completed jobs, resumes interrupted fits and retries failed jobs; Ctrl-C stops
+the jobs, fits saving a checkpoint. A failing job never stops the others; its error is in the
+summary, and the jobs that needed it are skipped, saying which job failed.
 """
 
 from __future__ import annotations
@@ -61,7 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("runs", type=Path, nargs="?", help="the run description (CSV)")
     parser.add_argument("--out", type=Path, required=True, help="folder of all the runs")
     parser.add_argument(
-        "--address", help="a Ray cluster's address (auto, or HOST:PORT); default: a local one"
+        "--address",
+        help="a Ray cluster's address (HOST:PORT, or auto); default: a local one. A cluster "
+        "started with RAY_AUTH_MODE=token needs it set here too (see the guide)",
     )
     parser.add_argument("--cpus-per-job", type=float, default=1.0, help="CPUs of each job (1)")
     parser.add_argument(
