@@ -41,6 +41,7 @@ from .inference.checkpoint import (
     save_checkpoint,
 )
 from .inference.config import ModelConfig, TrainConfig, to_dict
+from .inference.heldout import site_independent_log_likelihood, split
 from .inference.presets import AUTO
 from .inference.settings import (
     chosen_preset,
@@ -196,6 +197,14 @@ class DeepSequence:
         return pd.DataFrame(self.progress.history)
 
     @property
+    def heldout_log_likelihood(self) -> float:
+        """The trained model's log-likelihood of its held-out sequences (``holdout`` > 0), in
+        nats per sequence: how well it predicts sequences of the family it never saw (see
+        [`inference.heldout`][pyro_deepseq.inference.heldout]); NaN before the end of training.
+        """
+        return self.progress.heldout_log_likelihood
+
+    @property
     def device(self) -> torch.device:
         return resolve_device(self.train_config.device)
 
@@ -247,15 +256,23 @@ class DeepSequence:
         return trainer
 
     def _fit_independent(self) -> None:
-        """The site-independent baseline, saved as a checkpoint that loads the same way."""
-        model = SiteIndependentModel.fit(self.alignment)
-        metadata = alignment_metadata(self.alignment)
+        """The site-independent baseline, saved as a checkpoint that loads the same way; with a
+        holdout, fitted on the training sequences and scored on the held-out ones."""
+        alignment, config = self.alignment, self.train_config
+        holdout = split(alignment, config.holdout, config.seed)
+        model = SiteIndependentModel.fit(alignment, rows=holdout.train)
+        progress = Progress()
+        if len(holdout.heldout):
+            progress.heldout_log_likelihood = site_independent_log_likelihood(
+                model, alignment.codes[holdout.heldout], alignment.weights[holdout.heldout]
+            )
         self._state = {
             "model_config": to_dict(self.model_config),
-            "train_config": to_dict(self.train_config),
-            "alignment": metadata,
+            "train_config": to_dict(config),
+            "alignment": alignment_metadata(alignment),
             "preset": self.choice,
             "state_dict": {"log_frequencies": torch.as_tensor(model.log_frequencies)},
+            "progress": dataclasses.asdict(progress),
         }
         if self.out is not None:
             self._write_run(self.out, self._state)

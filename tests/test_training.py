@@ -71,7 +71,8 @@ def _trainer(tmp_path, **settings):
 def test_heldout_rows_are_never_trained_on(tmp_path):
     trainer = _trainer(tmp_path, holdout=0.25)
     held = set(trainer.heldout_rows.tolist())
-    assert len(held) == 750
+    weights = trainer.alignment.weights
+    assert 0.25 <= weights[sorted(held)].sum() / weights.sum() < 0.3  # of Neff, whole clusters
     assert held.isdisjoint(trainer.sampler.rows.tolist())
     drawn = torch.cat([trainer.sampler.rows[trainer.sampler.draw().index] for _ in range(50)])
     assert held.isdisjoint(drawn.tolist())

@@ -9,6 +9,7 @@ ensemble that ``predict`` scores together.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from collections.abc import Sequence
@@ -37,7 +38,8 @@ HELP = {
     "kl_warmup": "steps of linear KL warm-up (0: none)",
     "kl_cycle": "restart the warm-up every N steps (0: never)",
     "noise_pool_steps": "steps one pool of decoder-weight noise serves on the CPU (1: fresh noise)",
-    "holdout": "fraction of sequences held out for early stopping (0: none)",
+    "holdout": "share of Neff held out, as whole clusters at theta, for early stopping and the "
+    "held-out log-likelihood (0: none)",
     "patience": "held-out evaluations without improvement before stopping",
     "eval_every": "steps between held-out evaluations",
     "checkpoint_every": "steps between checkpoints",
@@ -141,6 +143,7 @@ def _fit_one(args, given: dict, out: Path | None) -> int:
         return 130
     if vae.vae is None:
         print(f"fitted the site-independent model in {time.perf_counter() - started:.2f} s")
+        _print_heldout(vae)
         print(f"wrote {checkpoint}, {vae.out / 'config.json'}")
         return 0
     progress = vae.progress
@@ -151,10 +154,17 @@ def _fit_one(args, given: dict, out: Path | None) -> int:
         f"({rate:,.0f} sequences/s) on {vae.device}; final loss "
         f"{progress.history['loss'][-1]:.2f}"
     )
+    _print_heldout(vae)
     print(f"wrote {checkpoint}, {vae.out / 'history.csv'}, {vae.out / 'config.json'}")
     if not args.no_plots:
         _plot(vae, labels)
     return 0
+
+
+def _print_heldout(vae: DeepSequence) -> None:
+    value = vae.heldout_log_likelihood
+    if not math.isnan(value):
+        print(f"held-out log-likelihood {value:.2f} nats per sequence")
 
 
 def _new_run(args, given: dict, out: Path | None) -> DeepSequence:

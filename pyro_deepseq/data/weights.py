@@ -96,6 +96,31 @@ def sequence_weights(
     return np.where(residues > 0, 1.0 / np.maximum(neighbours, 1), 0.0)
 
 
+def neighbours_of(
+    codes: np.ndarray, num_letters: int, theta: float, rows: np.ndarray, block_size: int = 1024
+) -> np.ndarray:
+    """Each of ``rows``' neighbours at θ, in either direction (x is y's neighbour or y is x's, as
+    :func:`sequence_weights` counts them); a row is its own.
+
+    Returns
+    -------
+    np.ndarray, shape (len(rows), N), bool
+    """
+    codes_t = torch.as_tensor(np.ascontiguousarray(codes))
+    residues = (codes_t < num_letters).sum(1).numpy()
+    thresholds = torch.as_tensor(neighbour_thresholds(residues, theta))
+    rows = torch.as_tensor(np.asarray(rows, dtype=np.int64))
+    left = _one_hot_block(codes_t[rows], num_letters)
+    found = torch.zeros(len(rows), len(codes_t), dtype=torch.bool)
+    for j in range(0, len(codes_t), block_size):
+        columns = slice(j, min(j + block_size, len(codes_t)))
+        right = _one_hot_block(codes_t[columns], num_letters)
+        counts = torch._int_mm(left, right.T)[: len(rows), : columns.stop - j]
+        found[:, columns] = (counts >= thresholds[rows][:, None]) | (counts >= thresholds[columns])
+    found[torch.arange(len(rows)), rows] = True
+    return found.numpy()
+
+
 def _reaching(counts: torch.Tensor, row_thresholds: torch.Tensor, column_thresholds: torch.Tensor):
     """Per row and per column, how many identity counts reach that row's / column's threshold."""
     if counts.device.type == "cuda":

@@ -92,7 +92,7 @@ class TrainConfig:
     kl_warmup: int = 0  # steps of the linear warm-up of β from 0 to 1
     kl_cycle: int = 0  # > 0: restart the warm-up every kl_cycle steps (cyclic annealing)
     noise_pool_steps: int = 10  # steps a pool of decoder-weight noise serves on the CPU; 1: fresh
-    holdout: float = 0.0  # fraction of sequences held out for early stopping
+    holdout: float = 0.0  # share of Neff held out (whole clusters): early stopping, likelihood
     patience: int = 5  # evaluations without improvement before stopping
     eval_every: int = 500
     checkpoint_every: int = 1000

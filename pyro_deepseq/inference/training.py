@@ -32,6 +32,7 @@ from ..utils.devices import keep_freed_memory, resolve_device
 from ..utils.files import write_table
 from .checkpoint import alignment_metadata, save_checkpoint
 from .config import ModelConfig, TrainConfig, to_dict
+from .heldout import split, vae_log_likelihood
 from .schedules import kl_weight, learning_rate
 
 HISTORY_COLUMNS = (
@@ -42,6 +43,7 @@ HISTORY_COLUMNS = (
     "kl_global",
     "elbo",
     "heldout_elbo",
+    "heldout_loglik",
     "kl_weight",
     "lr",
     "seconds",
@@ -58,6 +60,13 @@ class Progress:
     best_heldout: float = -float("inf")
     evaluations_since_best: int = 0
     stopped_early: bool = False
+    #: The finished model's held-out log-likelihood (:mod:`~pyro_deepseq.inference.heldout`).
+    heldout_log_likelihood: float = math.nan
+
+    def __post_init__(self):  # a history saved before a column existed gets it, empty
+        rows = len(self.history.get("step", []))
+        for column in HISTORY_COLUMNS:
+            self.history.setdefault(column, [math.nan] * rows)
 
 
 class Trainer:
@@ -104,7 +113,11 @@ class Trainer:
         self.progress = Progress()
         codes = torch.as_tensor(alignment.codes, device=self.device)
         weights = torch.as_tensor(alignment.weights, dtype=torch.float32, device=self.device)
-        train_rows, self.heldout_rows = _split(len(codes), train_config, self.device)
+        holdout = split(alignment, train_config.holdout, train_config.seed)
+        train_rows = torch.as_tensor(holdout.train, device=self.device)
+        self.heldout_rows = torch.as_tensor(holdout.heldout, device=self.device)
+        if not len(self.heldout_rows):
+            self.heldout_rows = None
         letters = len(alignment.alphabet)
         self.sampler = MinibatchSampler(
             codes, weights, train_rows, letters, train_config.batch_size, train_config.sampling
@@ -153,6 +166,8 @@ class Trainer:
             finished = self.progress.step >= self.config.steps or self.progress.stopped_early
             if finished and self.best_state is not None:
                 self.vae.load_state_dict(self.best_state)
+            if finished and self.heldout is not None:
+                self._score_heldout()
             self.save()
         return self.progress
 
@@ -230,6 +245,7 @@ class Trainer:
             step=progress.step,
             loss=loss,
             heldout_elbo=heldout,
+            heldout_loglik=float("nan"),  # once, at the end (_score_heldout)
             kl_weight=batch.kl_weight,
             lr=lr,
             seconds=round(progress.seconds, 3),
@@ -251,6 +267,19 @@ class Trainer:
             progress.evaluations_since_best += 1
             progress.stopped_early = progress.evaluations_since_best >= self.config.patience
         return value
+
+    def _score_heldout(self) -> None:
+        """The finished model's held-out log-likelihood, in the progress and the last history
+        row: drawn with the run's seed, outside its random stream (a continued run is unchanged).
+        """
+        progress, heldout = self.progress, self.heldout
+        devices = [self.device] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(self.config.seed)
+            value = vae_log_likelihood(self.vae, heldout.codes, heldout.scale, heldout.letters)
+        progress.heldout_log_likelihood = value
+        if progress.history["step"]:
+            progress.history["heldout_loglik"][-1] = value
 
     def save(self) -> None:
         """Write the checkpoint and history, when the run has a folder."""
@@ -284,6 +313,7 @@ class Trainer:
                 "best_heldout": progress.best_heldout,
                 "evaluations_since_best": progress.evaluations_since_best,
                 "stopped_early": progress.stopped_early,
+                "heldout_log_likelihood": progress.heldout_log_likelihood,
             },
             "best_state_dict": self.best_state,
         }
@@ -294,17 +324,6 @@ def write_history(history: dict, path: Path) -> None:
     table = pd.DataFrame(history, columns=list(HISTORY_COLUMNS))
     table["step"] = table["step"].astype(int)
     write_table(table, path)
-
-
-def _split(size: int, config: TrainConfig, device) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Training rows and held-out rows, chosen by the run's seed (not the global generator)."""
-    rows = torch.arange(size, device=device)
-    if config.holdout <= 0:
-        return rows, None
-    generator = torch.Generator().manual_seed(config.seed)
-    order = torch.randperm(size, generator=generator).to(device)
-    count = max(1, int(round(config.holdout * size)))
-    return order[count:].sort().values, order[:count].sort().values
 
 
 def _heldout_batch(codes, weights, rows, letters) -> Minibatch | None:
