@@ -18,6 +18,7 @@ COMMANDS = {
     "align": "build a model-ready alignment from a sequence and a database",
     "inspect": "summarise an alignment (and a DMS table) before training",
     "sweep": "many families × seeds on Ray",
+    "tune": "search a family's model settings by held-out likelihood, on Ray Tune",
 }
 
 

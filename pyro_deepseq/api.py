@@ -198,20 +198,29 @@ class DeepSequence:
 
     @property
     def heldout_log_likelihood(self) -> float:
-        """The trained model's log-likelihood of its held-out sequences (``holdout`` > 0), in
-        nats per sequence: how well it predicts sequences of the family it never saw (see
-        [`inference.heldout`][pyro_deepseq.inference.heldout]); NaN before the end of training.
-        """
+        """The model's log-likelihood of its held-out sequences (``holdout`` > 0), in nats per
+        sequence, where training last stopped or paused: how well it predicts sequences of the
+        family it never saw (see [`inference.heldout`][pyro_deepseq.inference.heldout]); NaN
+        before the first [`fit`][pyro_deepseq.DeepSequence.fit]."""
         return self.progress.heldout_log_likelihood
 
     @property
     def device(self) -> torch.device:
         return resolve_device(self.train_config.device)
 
-    def fit(self, steps: int | None = None, progress: bool = True, **settings) -> DeepSequence:
+    def fit(
+        self,
+        steps: int | None = None,
+        progress: bool = True,
+        until: int | None = None,
+        **settings,
+    ) -> DeepSequence:
         """Train to ``steps`` (default: the settings'), with checkpoints in ``out`` if set.
 
-        Calling it again, or on a loaded run, continues where training stopped. ``settings``
+        ``until`` pauses at that step without changing the learning-rate schedule, which runs
+        to ``steps`` (pause at a multiple of ``log_every`` for the run to continue exactly as an
+        uninterrupted one). Calling it again, or on a loaded run, continues where training
+        stopped. ``settings``
         are training settings (``lr``, ``batch_size``, ``lr_schedule``, …) for a run not started
         yet. Ctrl-C saves a checkpoint first (when there is a run folder; in memory the model
         stays as it was), then raises ``KeyboardInterrupt``.
@@ -226,7 +235,7 @@ class DeepSequence:
         if self._trainer is None:
             self._trainer = self._new_trainer()
         self._trainer.config = self.train_config
-        self._trainer.run(show_progress=progress)
+        self._trainer.run(show_progress=progress, until=until)
         return self
 
     def _training_settings(self, settings: dict) -> TrainConfig:

@@ -102,9 +102,9 @@ def test_vae_heldout_likelihood_is_saved_and_ranks_training(tmp_path, capsys):
 def test_scoring_the_heldout_set_leaves_a_continued_run_exact():
     settings = {"model": "vanilla", "holdout": 0.1, "log_every": 20, **TINY}
     straight = DeepSequence(default_family()[0], steps=60, **settings).fit(progress=False)
-    paused = DeepSequence(default_family()[0], steps=40, **settings).fit(progress=False)
-    assert not math.isnan(paused.heldout_log_likelihood)  # it finished, and was scored
-    paused.fit(steps=60, progress=False)
+    paused = DeepSequence(default_family()[0], steps=60, **settings).fit(progress=False, until=40)
+    assert paused.step == 40 and not math.isnan(paused.heldout_log_likelihood)  # scored there
+    paused.fit(progress=False)
     for name, value in straight.vae.state_dict().items():
         assert (paused.vae.state_dict()[name] == value).all(), name
     assert paused.heldout_log_likelihood == pytest.approx(straight.heldout_log_likelihood)

@@ -60,7 +60,8 @@ class Progress:
     best_heldout: float = -float("inf")
     evaluations_since_best: int = 0
     stopped_early: bool = False
-    #: The finished model's held-out log-likelihood (:mod:`~pyro_deepseq.inference.heldout`).
+    #: The held-out log-likelihood where training last stopped or paused
+    #: (:mod:`~pyro_deepseq.inference.heldout`).
     heldout_log_likelihood: float = math.nan
 
     def __post_init__(self):  # a history saved before a column existed gets it, empty
@@ -166,7 +167,7 @@ class Trainer:
             finished = self.progress.step >= self.config.steps or self.progress.stopped_early
             if finished and self.best_state is not None:
                 self.vae.load_state_dict(self.best_state)
-            if finished and self.heldout is not None:
+            if self.heldout is not None:
                 self._score_heldout()
             self.save()
         return self.progress
@@ -269,9 +270,9 @@ class Trainer:
         return value
 
     def _score_heldout(self) -> None:
-        """The finished model's held-out log-likelihood, in the progress and the last history
-        row: drawn with the run's seed, outside its random stream (a continued run is unchanged).
-        """
+        """The held-out log-likelihood where training stopped or paused, in the progress and the
+        last history row: drawn with the run's seed, outside its random stream (so a paused run
+        continues as an uninterrupted one would)."""
         progress, heldout = self.progress, self.heldout
         devices = [self.device] if self.device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):

@@ -1,0 +1,86 @@
+"""``deepseq tune``: a search of settings ranked by held-out likelihood, on Ray Tune."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from pyro_deepseq import DeepSequence
+from pyro_deepseq.cli import tune
+from pyro_deepseq.data.synthetic import default_family
+from pyro_deepseq.errors import DataError
+from pyro_deepseq.workflows.tune import Search, read_space, trial_settings
+
+from .conftest import write
+
+pytest.importorskip("ray.tune")
+
+SPACE = {
+    "model": ["bayesian", "independent"],
+    "latent_dim": [2, 4],
+    "encoder_hidden": [[32]],
+    "decoder_hidden": [[16, 32]],
+    "lr": {"loguniform": [1e-3, 1e-2]},
+}
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("{", "not JSON"),
+        ("[]", "give an object of settings"),
+        ('{"lr": []}', "lr: give a list of choices"),
+        ('{"lr": {"normal": [0, 1]}}', "lr: give a list of choices or one of uniform"),
+    ],
+)
+def test_a_bad_space_names_the_file_and_setting(tmp_path, text, message):
+    path = write(tmp_path / "space.json", text)
+    with pytest.raises(DataError, match=message) as raised:
+        read_space(path)
+    assert str(path) in str(raised.value)
+
+
+def test_a_trial_takes_its_model_settings_only():
+    search = Search("x.a2m", "out", SPACE, steps=300, holdout=0.2, seed=3)
+    vae = trial_settings({"model": "bayesian", "latent_dim": 4, "encoder_hidden": [32]}, search)
+    assert vae == {
+        "model": "bayesian",
+        "preset": "fast",
+        "holdout": 0.2,
+        "seed": 3,
+        "steps": 300,
+        "latent_dim": 4,
+        "encoder_hidden": (32,),
+    }
+    site = trial_settings({"model": "independent", "latent_dim": 4, "lr": 0.01}, search)
+    assert site == {"model": "independent", "holdout": 0.2, "seed": 3, "steps": 300}
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.filterwarnings("ignore::ResourceWarning")
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_tune_ranks_trials_by_heldout_likelihood_and_continues(tmp_path, capsys):
+    a2m, dms = default_family()
+    space = write(tmp_path / "space.json", json.dumps(SPACE))
+    argv = [str(a2m), "--out", str(tmp_path / "search"), "--space", str(space)]
+    argv += ["--trials", "4", "--steps", "200", "--rungs", "2", "--seed", "1"]
+    argv += ["--mutations", str(dms), "--samples", "10"]
+    assert tune.main(argv) == 0
+    printed = capsys.readouterr().out
+    trials = pd.read_csv(tmp_path / "search" / "trials.csv")
+    assert len(trials) == 4 and trials["heldout_loglik"].notna().all()
+    assert list(trials["heldout_loglik"]) == sorted(trials["heldout_loglik"], reverse=True)
+    assert set(trials["status"]) <= {"done", "stopped early"}
+    site = trials[trials["model"] == "independent"]
+    assert site["latent_dim"].isna().all() and (site["steps"] == 200).all()
+    assert trials["rho"].notna().all() and trials["rho"].min() > 0.5  # for analysis, beside it
+    best = trials.iloc[0]
+    assert f"best: trial {best['trial']}, held-out log-likelihood" in printed
+    model = DeepSequence.load(tmp_path / "search" / "best")
+    assert model.heldout_log_likelihood == pytest.approx(best["heldout_loglik"])
+    assert model.model_config.model == best["model"]
+
+    assert tune.main(argv) == 0  # the same command again: Tune's saved search, nothing retrained
+    assert "continuing the search" in capsys.readouterr().out
+    again = pd.read_csv(tmp_path / "search" / "trials.csv")
+    pd.testing.assert_frame_equal(again.drop(columns="rho"), trials.drop(columns="rho"))
