@@ -40,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--preset", default="fast", choices=list(PRESETS), help="base (fast)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the draws and runs (0)")
     parser.add_argument("--cpus-per-trial", type=float, default=1.0, help="CPUs of a trial (1)")
+    parser.add_argument("--max-concurrent", type=int, default=0, help="trials at once (all)")
     parser.add_argument("--address", help="a Ray cluster's address; default: a local Ray")
     parser.add_argument("--mutations", type=Path, help="a DMS table: each trial's ρ, for analysis")
     parser.add_argument("--score-column", help="its measured column (default DMS_score)")
@@ -71,6 +72,7 @@ def _tune(argv: Sequence[str] | None) -> int:
         preset=args.preset,
         seed=args.seed,
         cpus=args.cpus_per_trial,
+        concurrent=args.max_concurrent,
     )
     try:
         trials = tune.run(search, args.address)

@@ -54,6 +54,7 @@ class Search:
     preset: str = "fast"  # the base of every trial of its model
     seed: int = 0
     cpus: float = 1.0
+    concurrent: int = 0  # trials at once at most (0: as many as the CPUs allow)
 
     @property
     def report_every(self) -> int:
@@ -177,7 +178,9 @@ def run(search: Search, address: str | None):
                     mode="max",
                     num_samples=search.trials,
                     scheduler=scheduler,
-                    search_alg=BasicVariantGenerator(random_state=search.seed),
+                    search_alg=BasicVariantGenerator(
+                        random_state=search.seed, max_concurrent=search.concurrent
+                    ),
                 ),
                 run_config=tune.RunConfig(name="tune", storage_path=str(storage), verbose=0),
             )

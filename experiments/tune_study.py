@@ -1,0 +1,138 @@
+"""Does held-out log-likelihood rank settings the way DMS ρ does? A ``tune`` search per family.
+
+For each target: the search ``deepseq tune`` runs (its default space: the VAE or the
+site-independent model, latent size, decoder dropout, group sparsity, learning rate; the fast
+preset's budget; a tenth of Neff held out as whole clusters; ASHA), then every trial scored
+against each of the family's DMS tables, and the fixed default (the auto preset, trained on the
+whole alignment with the same seed) beside them. Reported per target: the rank correlation between
+held-out log-likelihood and mean ρ across trials, the likelihood-chosen trial's ρ, the best ρ of
+any trial, the default's and the site-independent model's. A target's record is written when it is
+done, and done targets are skipped, so the study continues where it stopped (keep ``--work``: the
+searches continue from Tune's state there).
+
+    python experiments/tune_study.py --targets YAP1 RL401 --trials 8 --max-concurrent 1
+    python experiments/tune_study.py --table experiments/results/tune_study.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from benchmarks import ROOT, spearman, write_json
+from dev_families import FAMILIES, load_target, run_seed, settings
+
+from pyro_deepseq import DeepSequence
+from pyro_deepseq.evaluation.metrics import spearman as rank_correlation
+from pyro_deepseq.models.independent import SiteIndependentModel
+from pyro_deepseq.scoring import ScoringOptions
+from pyro_deepseq.workflows import tune
+
+
+def study(target: str, args) -> dict:
+    """One target's search, its trials' ρ, and the default's."""
+    path, theta, _ = FAMILIES[target]
+    if theta != 0.2:
+        raise SystemExit(f"{target}: θ {theta}; the search trains at the default θ 0.2")
+    alignment, dms = load_target(target)
+    search = tune.Search(
+        alignment=str(path),
+        out=str((args.work / target).resolve()),
+        space=tune.DEFAULT_SPACE,
+        trials=args.trials,
+        steps=args.steps,
+        rungs=args.rungs,
+        seed=args.seed,
+        cpus=args.threads,
+        concurrent=args.max_concurrent,
+    )
+    load = os.getloadavg()[0]
+    started = time.perf_counter()
+    trials = tune.run(search, None)
+    search_minutes = (time.perf_counter() - started) / 60
+    options = ScoringOptions(samples=args.samples)
+    records = []
+    for row in trials.to_dict("records"):
+        model = DeepSequence.load(row["folder"])
+        rho = [spearman(model.scores(m, options).delta, m) for _, m in dms]
+        records.append({**row, "rho": rho, "mean_rho": float(np.mean(rho))})
+    model, train, reason = settings(alignment, argparse.Namespace(preset="auto", set=None))
+    default, _ = run_seed(alignment, dms, model, train, args.seed, args, args.work / target)
+    site = SiteIndependentModel.fit(alignment)
+    site_rho = [spearman(site.delta(m.codes, alignment.focus_codes), m) for _, m in dms]
+    likelihood = [r[tune.METRIC] for r in records]
+    chosen = records[int(np.nanargmax(likelihood))]
+    return {
+        "target": target,
+        "dms": [label for label, _ in dms],
+        "trials": records,
+        "likelihood_vs_rho": rank_correlation(likelihood, [r["mean_rho"] for r in records]),
+        "chosen_rho": chosen["rho"],
+        "best_trial_rho": max(r["mean_rho"] for r in records),
+        "default_rho": default["rho"],
+        "default": reason,
+        "default_fit_minutes": default["fit_minutes"],
+        "site_independent_rho": site_rho,
+        "search_minutes": round(search_minutes, 1),
+        "load_average": [round(load, 2), round(os.getloadavg()[0], 2)],
+    }
+
+
+def table(path: Path) -> str:
+    """Markdown: one row per target."""
+    rows = [
+        "| target | trials | ρ(likelihood, ρ) | chosen ρ | best trial ρ | default ρ | "
+        "site-indep. ρ | chosen model | search minutes |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for entry in json.loads(path.read_text())["targets"]:
+        chosen = max(entry["trials"], key=lambda r: r[tune.METRIC])
+        rows.append(
+            f"| {entry['target']} | {len(entry['trials'])} | {entry['likelihood_vs_rho']:+.2f} | "
+            f"{np.mean(entry['chosen_rho']):.3f} | {entry['best_trial_rho']:.3f} | "
+            f"{np.mean(entry['default_rho']):.3f} | {np.mean(entry['site_independent_rho']):.3f} "
+            f"| {chosen['model']} | {entry['search_minutes']} |"
+        )
+    return "\n".join(rows)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--targets", nargs="+", default=["YAP1", "RL401"])
+    parser.add_argument("--trials", type=int, default=8)
+    parser.add_argument("--steps", type=int, default=6000)
+    parser.add_argument("--rungs", type=int, default=4)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--samples", type=int, default=500, help="scoring samples")
+    parser.add_argument("--threads", type=int, default=1, help="CPUs (torch threads) per trial")
+    parser.add_argument("--max-concurrent", type=int, default=0, help="trials at once (all)")
+    parser.add_argument("--out", type=Path, default=ROOT / "experiments/results/tune_study.json")
+    parser.add_argument("--work", type=Path, default=Path("runs/tune_study"))
+    parser.add_argument("--table", type=Path, help="print the table of this file")
+    args = parser.parse_args(argv)
+    if args.table:
+        print(table(args.table))
+        return 0
+    torch.set_num_threads(args.threads)
+    results = json.loads(args.out.read_text()) if args.out.exists() else {"targets": []}
+    results.update(host=platform.node(), command=" ".join(sys.argv), threads=args.threads)
+    done = {entry["target"] for entry in results["targets"]}
+    for target in args.targets:
+        if target in done:
+            continue
+        results["targets"].append(study(target, args))
+        write_json(results, args.out)
+        print(json.dumps({k: v for k, v in results["targets"][-1].items() if k != "trials"}))
+    print(table(args.out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
