@@ -200,7 +200,7 @@ class DeepSequence:
     def heldout_log_likelihood(self) -> float:
         """The model's log-likelihood of its held-out sequences (``holdout`` > 0), in nats per
         sequence, where training last stopped or paused: how well it predicts sequences of the
-        family it never saw (see [`inference.heldout`][pyro_deepseq.inference.heldout]); NaN
+        family it never saw (see `pyro_deepseq.inference.heldout`); NaN
         before the first [`fit`][pyro_deepseq.DeepSequence.fit]."""
         return self.progress.heldout_log_likelihood
 

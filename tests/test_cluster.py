@@ -5,6 +5,7 @@ authentication on, as the guide's recipe sets it up; the sweep runs as a user ru
 process of its own.
 """
 
+import json
 import os
 import secrets
 import socket
@@ -150,6 +151,21 @@ def test_a_node_lost_during_a_fit_is_retried_elsewhere_and_resumes(tmp_path, clu
     assert list(history["step"]) == list(range(50, 3001, 50))
     log = (folder / "fit.log").read_text()
     assert f"resuming from step {int(summary.loc['0', 'resumed_from']):,}" in log
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_tune_runs_unchanged_against_the_cluster(tmp_path, cluster, token_env):
+    pytest.importorskip("ray.tune")
+    space = {"model": ["vanilla"], "latent_dim": [2, 4], "encoder_hidden": [[32]]}
+    write(tmp_path / "space.json", json.dumps(space))
+    argv = [sys.executable, "-m", "pyro_deepseq", "tune", str(default_family()[0])]
+    argv += ["--out", str(tmp_path / "search"), "--space", str(tmp_path / "space.json")]
+    argv += ["--trials", "2", "--steps", "100", "--rungs", "1", "--address", cluster.address]
+    done = subprocess.run(argv, capture_output=True, text=True, env=token_env, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    trials = pd.read_csv(tmp_path / "search" / "trials.csv")
+    assert len(trials) == 2 and (trials["steps"] == 100).all()
+    assert (tmp_path / "search" / "best" / "model.pt").exists()
 
 
 def test_what_a_node_lacks_is_named_with_the_fix():

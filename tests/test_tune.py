@@ -31,6 +31,7 @@ SPACE = {
         ("[]", "give an object of settings"),
         ('{"lr": []}', "lr: give a list of choices"),
         ('{"lr": {"normal": [0, 1]}}', "lr: give a list of choices or one of uniform"),
+        ('{"latnt_dim": [2]}', "not settings of fit: latnt_dim"),
     ],
 )
 def test_a_bad_space_names_the_file_and_setting(tmp_path, text, message):

@@ -11,6 +11,7 @@ command continues an interrupted search; a trial cut off continues its run from 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -23,6 +24,7 @@ import pandas as pd
 from ..api import DeepSequence, Ensemble
 from ..errors import DataError
 from ..evaluation.metrics import spearman
+from ..inference.config import TrainConfig
 from ..inference.presets import PRESETS
 from ..inference.settings import MODEL_FIELDS
 from ..scoring import ScoringOptions
@@ -74,6 +76,10 @@ def read_space(path: Path | None) -> dict:
         raise DataError(f"{path}: not JSON: {error}") from None
     if not isinstance(space, dict) or not space:
         raise DataError(f'{path}: give an object of settings, e.g. {{"latent_dim": [10, 30]}}')
+    known = MODEL_FIELDS | {field.name for field in dataclasses.fields(TrainConfig)}
+    unknown = sorted(set(space) - known - {"alignment", "theta", "alphabet", "focus"})
+    if unknown:
+        raise DataError(f"{path}: not settings of fit: {', '.join(unknown)}")
     for name, values in space.items():
         ranged = isinstance(values, dict) and len(values) == 1 and set(values) <= set(DISTRIBUTIONS)
         if not (isinstance(values, list) and values) and not ranged:
@@ -86,11 +92,10 @@ def read_space(path: Path | None) -> dict:
 
 def trial_settings(config: dict, search: Search) -> dict:
     """A trial's ``DeepSequence`` settings: its draws, on the preset of its model."""
-    model = config.get("model", PRESETS[search.preset][0]["model"])
+    base = PRESETS[search.preset][0]["model"]
+    model = config.get("model", base)
     settings = {"model": model, "holdout": search.holdout, "seed": search.seed}
-    settings["steps"] = search.steps
-    if model == PRESETS[search.preset][0]["model"]:
-        settings["preset"] = search.preset
+    settings.update(steps=search.steps, **({"preset": search.preset} if model == base else {}))
     drawn = {k: tuple(v) if isinstance(v, list) else v for k, v in config.items() if k != "model"}
     if model == "independent":  # it has no model settings and no training
         drawn = {k: v for k, v in drawn.items() if k not in MODEL_FIELDS and k != "lr"}
