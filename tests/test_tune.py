@@ -1,6 +1,7 @@
 """``deepseq tune``: a search of settings ranked by held-out likelihood, on Ray Tune."""
 
 import json
+import sys
 
 import pandas as pd
 import pytest
@@ -13,10 +14,7 @@ from pyro_deepseq.workflows.tune import Search, read_space, trial_settings
 
 from .conftest import write
 
-pytest.importorskip("ray.tune")
-
 SPACE = {
-    "model": ["bayesian", "independent"],
     "latent_dim": [2, 4],
     "encoder_hidden": [[32]],
     "decoder_hidden": [[16, 32]],
@@ -41,6 +39,14 @@ def test_a_bad_space_names_the_file_and_setting(tmp_path, text, message):
     assert str(path) in str(raised.value)
 
 
+def test_without_ray_tune_the_search_says_how_to_get_it(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray now raises ImportError
+    assert tune.main([str(default_family()[0]), "--out", str(tmp_path / "search")]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("error: the search runs on Ray Tune, which is not installed")
+    assert "pip install -e '.[cluster]'" in error
+
+
 def test_a_trial_takes_its_model_settings_only():
     search = Search("x.a2m", "out", SPACE, steps=300, holdout=0.2, seed=3)
     vae = trial_settings({"model": "bayesian", "latent_dim": 4, "encoder_hidden": [32]}, search)
@@ -61,6 +67,7 @@ def test_a_trial_takes_its_model_settings_only():
 @pytest.mark.filterwarnings("ignore::ResourceWarning")
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_tune_ranks_trials_by_heldout_likelihood_and_continues(tmp_path, capsys):
+    pytest.importorskip("ray.tune")
     a2m, dms = default_family()
     space = write(tmp_path / "space.json", json.dumps(SPACE))
     argv = [str(a2m), "--out", str(tmp_path / "search"), "--space", str(space)]
@@ -69,11 +76,14 @@ def test_tune_ranks_trials_by_heldout_likelihood_and_continues(tmp_path, capsys)
     assert tune.main(argv) == 0
     printed = capsys.readouterr().out
     trials = pd.read_csv(tmp_path / "search" / "trials.csv")
-    assert len(trials) == 4 and trials["heldout_loglik"].notna().all()
+    assert len(trials) == 5 and trials["heldout_loglik"].notna().all()  # 4 and the floor
     assert list(trials["heldout_loglik"]) == sorted(trials["heldout_loglik"], reverse=True)
     assert set(trials["status"]) <= {"done", "stopped early"}
-    site = trials[trials["model"] == "independent"]
-    assert site["latent_dim"].isna().all() and (site["steps"] == 200).all()
+    (site,) = trials[trials["model"] == "independent"].itertuples()
+    assert site.trial == "site-independent" and pd.isna(site.latent_dim)
+    same = DeepSequence(a2m, model="independent", holdout=0.1, seed=1).fit()
+    assert site.heldout_loglik == pytest.approx(same.heldout_log_likelihood)  # same sequences
+    assert (trials[trials["model"] == "bayesian"]["latent_dim"].isin([2, 4])).all()
     assert trials["rho"].notna().all() and trials["rho"].min() > 0.5  # for analysis, beside it
     best = trials.iloc[0]
     assert f"best: trial {best['trial']}, held-out log-likelihood" in printed

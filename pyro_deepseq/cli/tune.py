@@ -1,9 +1,9 @@
 """``deepseq tune ALIGNMENT --out DIR``: search a family's model settings without labels.
 
-Trains ``--trials`` settings drawn from a search space (``--space FILE``, JSON; by default the VAE
-or the site-independent model, the latent size, dropout, group sparsity and the learning rate),
-each with ``--holdout`` of Neff held out as whole clusters, and ranks them by held-out
-log-likelihood on Ray Tune, ending lagging trials early (ASHA). Writes ``DIR/trials.csv`` (each
+Trains ``--trials`` settings drawn from a search space (``--space FILE``, JSON; by default the
+VAE's latent size, dropout, group sparsity and learning rate), each with ``--holdout`` of Neff held
+out as whole clusters, and ranks them by held-out log-likelihood on Ray Tune, ending lagging trials
+early (ASHA), with the site-independent model on the same sequences. Writes ``DIR/trials.csv`` (each
 trial's settings, held-out log-likelihood, steps, seconds and status; with ``--mutations``, its ρ
 beside them, for analysis only) and copies the best trial's run to ``DIR/best``, which ``predict``
 scores like any run. The same command continues an interrupted search. ``--address`` runs it on a
