@@ -164,7 +164,8 @@ def test_tune_runs_unchanged_against_the_cluster(tmp_path, cluster, token_env):
     done = subprocess.run(argv, capture_output=True, text=True, env=token_env, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     trials = pd.read_csv(tmp_path / "search" / "trials.csv")
-    assert len(trials) == 2 and (trials["steps"] == 100).all()
+    drawn = trials[trials["trial"] != "site-independent"]
+    assert len(drawn) == 2 and (drawn["steps"] == 100).all() and len(trials) == 3
     assert (tmp_path / "search" / "best" / "model.pt").exists()
 
 
