@@ -200,8 +200,8 @@ class DeepSequence:
     def heldout_log_likelihood(self) -> float:
         """The model's log-likelihood of its held-out sequences (``holdout`` > 0), in nats per
         sequence, where training last stopped or paused: how well it predicts sequences of the
-        family it never saw (see `pyro_deepseq.inference.heldout`); NaN
-        before the first [`fit`][pyro_deepseq.DeepSequence.fit]."""
+        family it never saw (see `pyro_deepseq.inference.heldout`); NaN before the first
+        [`fit`][pyro_deepseq.DeepSequence.fit]."""
         return self.progress.heldout_log_likelihood
 
     @property
@@ -220,10 +220,9 @@ class DeepSequence:
         ``until`` pauses at that step without changing the learning-rate schedule, which runs
         to ``steps`` (pause at a multiple of ``log_every`` for the run to continue exactly as an
         uninterrupted one). Calling it again, or on a loaded run, continues where training
-        stopped. ``settings``
-        are training settings (``lr``, ``batch_size``, ``lr_schedule``, …) for a run not started
-        yet. Ctrl-C saves a checkpoint first (when there is a run folder; in memory the model
-        stays as it was), then raises ``KeyboardInterrupt``.
+        stopped. ``settings`` are training settings (``lr``, ``batch_size``, ``lr_schedule``, …)
+        for a run not started yet. Ctrl-C saves a checkpoint first (when there is a run folder;
+        in memory the model stays as it was), then raises ``KeyboardInterrupt``.
         """
         if settings:
             self.train_config = self._training_settings(settings)

@@ -246,7 +246,7 @@ class Trainer:
             step=progress.step,
             loss=loss,
             heldout_elbo=heldout,
-            heldout_loglik=float("nan"),  # once, at the end (_score_heldout)
+            heldout_loglik=float("nan"),  # where training stops or pauses (_score_heldout)
             kl_weight=batch.kl_weight,
             lr=lr,
             seconds=round(progress.seconds, 3),
