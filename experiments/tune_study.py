@@ -62,7 +62,8 @@ def study(target: str, args) -> dict:
     for row in trials.to_dict("records"):
         model = DeepSequence.load(row["folder"])
         rho = [spearman(model.scores(m, options).delta, m) for _, m in dms]
-        records.append({**row, "rho": rho, "mean_rho": float(np.mean(rho))})
+        folder = os.path.relpath(row["folder"], ROOT)  # the record names no machine's paths
+        records.append({**row, "folder": folder, "rho": rho, "mean_rho": float(np.mean(rho))})
     model, train, reason = settings(alignment, argparse.Namespace(preset="auto", set=None))
     default, _ = run_seed(alignment, dms, model, train, args.seed, args, args.work / target)
     site = SiteIndependentModel.fit(alignment)

@@ -23,11 +23,9 @@ import pandas as pd
 
 from ..api import DeepSequence, Ensemble
 from ..errors import DataError
-from ..evaluation.metrics import spearman
 from ..inference.config import TrainConfig
 from ..inference.presets import PRESETS
 from ..inference.settings import MODEL_FIELDS
-from ..scoring import ScoringOptions
 
 METRIC = "heldout_loglik"
 #: What is searched when no space is given: the VAE's latent size, EVE's two regularisers and the
@@ -251,16 +249,12 @@ def _plain(value):
 
 def add_rho(trials: pd.DataFrame, mutations: str, score_column: str | None, samples: int):
     """Each trial's ρ against a DMS table, beside its likelihood: for analysis, never to choose."""
-    options = ScoringOptions(samples=samples)
-    rho = []
-    for folder in trials["folder"]:
-        if not (Path(folder) / "model.pt").exists():
-            rho.append(math.nan)
-            continue
-        models = Ensemble.load([folder])
-        table, _ = models.score(models.variants(mutations, score_column=score_column), options)
-        measured = [c for c in table.columns if c not in ("mutant", "prediction", "stderr")]
-        rho.append(spearman(table[measured[0]], table["prediction"]))
+    rho = [
+        Ensemble.load([folder]).predict(mutations, score_column, samples=samples).spearman()
+        if (Path(folder) / "model.pt").exists()
+        else math.nan
+        for folder in trials["folder"]
+    ]
     return trials.assign(rho=rho)
 
 
