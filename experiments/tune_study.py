@@ -1,8 +1,9 @@
 """Does held-out log-likelihood rank settings the way DMS ρ does? A ``tune`` search per family.
 
-For each target: the search ``deepseq tune`` runs (its default space: the VAE or the
-site-independent model, latent size, decoder dropout, group sparsity, learning rate; the fast
-preset's budget; a tenth of Neff held out as whole clusters; ASHA), then every trial scored
+For each target (a dev family, or a depth-ladder rung searched in memory): the search ``deepseq
+tune`` runs (its default space: the VAE's latent size, decoder dropout, group sparsity and
+learning rate, with the site-independent model fitted beside; the fast preset's budget; a tenth
+of Neff held out as whole clusters; ASHA), then every trial scored
 against each of the family's DMS tables, and the fixed default (the auto preset, trained on the
 whole alignment with the same seed) beside them. Reported per target: the rank correlation between
 held-out log-likelihood and mean ρ across trials, the likelihood-chosen trial's ρ, the best ρ of
@@ -11,7 +12,7 @@ done, and done targets are skipped, so the study continues where it stopped (kee
 searches continue from Tune's state there).
 
     python experiments/tune_study.py --targets YAP1 RL401 --trials 8 --max-concurrent 1
-    python experiments/tune_study.py --table experiments/results/tune_study.json
+    python experiments/tune_study.py --table experiments/results/tune_study*.json
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from benchmarks import ROOT, spearman, write_json
-from dev_families import FAMILIES, load_target, run_seed, settings
+from dev_families import load_target, run_seed, settings
 
 from pyro_deepseq import DeepSequence
 from pyro_deepseq.evaluation.metrics import spearman as rank_correlation
@@ -38,12 +39,9 @@ from pyro_deepseq.workflows import tune
 
 def study(target: str, args) -> dict:
     """One target's search, its trials' ρ, and the default's."""
-    path, theta, _ = FAMILIES[target]
-    if theta != 0.2:
-        raise SystemExit(f"{target}: θ {theta}; the search trains at the default θ 0.2")
-    alignment, dms = load_target(target)
+    alignment, dms = load_target(target)  # a rung's subsample is searched in memory
     search = tune.Search(
-        alignment=str(path),
+        alignment=alignment,
         out=str((args.work / target).resolve()),
         space=tune.DEFAULT_SPACE,
         trials=args.trials,
@@ -60,7 +58,7 @@ def study(target: str, args) -> dict:
     options = ScoringOptions(samples=args.samples)
     records = []
     for row in trials.to_dict("records"):
-        model = DeepSequence.load(row["folder"])
+        model = DeepSequence.load(row["folder"], alignment=alignment)
         rho = [spearman(model.scores(m, options).delta, m) for _, m in dms]
         folder = os.path.relpath(row["folder"], ROOT)  # the record names no machine's paths
         records.append({**row, "folder": folder, "rho": rho, "mean_rho": float(np.mean(rho))})
@@ -86,14 +84,15 @@ def study(target: str, args) -> dict:
     }
 
 
-def table(path: Path) -> str:
-    """Markdown: one row per target."""
+def table(paths: list[Path]) -> str:
+    """Markdown: one row per target of each file."""
     rows = [
         "| target | trials | ρ(likelihood, ρ) | chosen ρ | best trial ρ | default ρ | "
         "site-indep. ρ | chosen model | search minutes |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    for entry in json.loads(path.read_text())["targets"]:
+    entries = [e for path in paths for e in json.loads(path.read_text())["targets"]]
+    for entry in entries:
         chosen = max(entry["trials"], key=lambda r: r[tune.METRIC])
         rows.append(
             f"| {entry['target']} | {len(entry['trials'])} | {entry['likelihood_vs_rho']:+.2f} | "
@@ -116,7 +115,7 @@ def main(argv=None) -> int:
     parser.add_argument("--max-concurrent", type=int, default=0, help="trials at once (all)")
     parser.add_argument("--out", type=Path, default=ROOT / "experiments/results/tune_study.json")
     parser.add_argument("--work", type=Path, default=Path("runs/tune_study"))
-    parser.add_argument("--table", type=Path, help="print the table of this file")
+    parser.add_argument("--table", type=Path, nargs="+", help="print the table of these files")
     args = parser.parse_args(argv)
     if args.table:
         print(table(args.table))
@@ -131,7 +130,7 @@ def main(argv=None) -> int:
         results["targets"].append(study(target, args))
         write_json(results, args.out)
         print(json.dumps({k: v for k, v in results["targets"][-1].items() if k != "trials"}))
-    print(table(args.out))
+    print(table([args.out]))
     return 0
 
 

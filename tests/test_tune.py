@@ -47,6 +47,13 @@ def test_without_ray_tune_the_search_says_how_to_get_it(tmp_path, monkeypatch, c
     assert "pip install -e '.[cluster]'" in error
 
 
+def test_a_bad_alignment_is_reported_before_ray_starts(tmp_path, capsys):
+    bad = write(tmp_path / "bad.a2m", ">focus\nACDE\n>other\nAC\n")
+    assert tune.main([str(bad), "--out", str(tmp_path / "search")]) == 1
+    assert capsys.readouterr().err.startswith(f"error: {bad}, line 3: record 'other'")
+    assert not (tmp_path / "search").exists()
+
+
 def test_a_trial_takes_its_model_settings_only():
     search = Search("x.a2m", "out", SPACE, steps=300, holdout=0.2, seed=3)
     vae = trial_settings({"model": "bayesian", "latent_dim": 4, "encoder_hidden": [32]}, search)
@@ -63,6 +70,18 @@ def test_a_trial_takes_its_model_settings_only():
     assert site == {"model": "independent", "holdout": 0.2, "seed": 3, "steps": 300}
 
 
+def test_every_trial_reports_at_the_same_rungs_even_after_a_resume():
+    search = Search("x.a2m", "out", SPACE, steps=6000, rungs=4)
+    # A trial continued from a checkpoint at step 1,000 next reports at 1,500, as the others did.
+    assert [search.next_rung(step) for step in (0, 1000, 1500, 4499, 5999)] == [
+        1500,
+        1500,
+        3000,
+        4500,
+        6000,
+    ]
+
+
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 @pytest.mark.filterwarnings("ignore::ResourceWarning")
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
@@ -71,7 +90,7 @@ def test_tune_ranks_trials_by_heldout_likelihood_and_continues(tmp_path, capsys)
     a2m, dms = default_family()
     space = write(tmp_path / "space.json", json.dumps(SPACE))
     argv = [str(a2m), "--out", str(tmp_path / "search"), "--space", str(space)]
-    argv += ["--trials", "4", "--steps", "200", "--rungs", "2", "--seed", "1"]
+    argv += ["--trials", "4", "--steps", "200", "--rungs", "2", "--seed", "1", "--theta", "0.3"]
     argv += ["--mutations", str(dms), "--samples", "10"]
     assert tune.main(argv) == 0
     printed = capsys.readouterr().out
@@ -81,15 +100,16 @@ def test_tune_ranks_trials_by_heldout_likelihood_and_continues(tmp_path, capsys)
     assert set(trials["status"]) <= {"done", "stopped early"}
     (site,) = trials[trials["model"] == "independent"].itertuples()
     assert site.trial == "site-independent" and pd.isna(site.latent_dim)
-    same = DeepSequence(a2m, model="independent", holdout=0.1, seed=1).fit()
+    same = DeepSequence(a2m, model="independent", holdout=0.1, seed=1, theta=0.3).fit()
     assert site.heldout_loglik == pytest.approx(same.heldout_log_likelihood)  # same sequences
-    assert (trials[trials["model"] == "bayesian"]["latent_dim"].isin([2, 4])).all()
+    vaes = trials[trials["model"] == "bayesian"]
+    assert len(vaes) == 4 and vaes["latent_dim"].isin([2, 4]).all()
     assert trials["rho"].notna().all() and trials["rho"].min() > 0.5  # for analysis, beside it
     best = trials.iloc[0]
     assert f"best: trial {best['trial']}, held-out log-likelihood" in printed
     model = DeepSequence.load(tmp_path / "search" / "best")
     assert model.heldout_log_likelihood == pytest.approx(best["heldout_loglik"])
-    assert model.model_config.model == best["model"]
+    assert model.model_config.model == best["model"] and model.train_config.theta == 0.3
 
     assert tune.main(argv) == 0  # the same command again: Tune's saved search, nothing retrained
     assert "continuing the search" in capsys.readouterr().out

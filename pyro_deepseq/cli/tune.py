@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..data.alignment import Alignment
 from ..errors import DataError
 from ..inference.presets import PRESETS
 from ..scoring import ScoringOptions
@@ -32,6 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="deepseq tune", description=__doc__.splitlines()[0])
     parser.add_argument("alignment", type=Path, help="the family's alignment")
     parser.add_argument("--out", type=Path, required=True, help="folder of the search")
+    parser.add_argument(
+        "--theta", type=float, default=0.2, help="identity cut-off of the weights (0.2; 0.01 viral)"
+    )
     parser.add_argument("--space", type=Path, help="search space (JSON); default: see --help")
     parser.add_argument("--trials", type=int, default=16, help="settings tried (16)")
     parser.add_argument("--steps", type=int, default=6000, help="steps of a whole trial (6000)")
@@ -57,12 +61,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _tune(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     warnings.filterwarnings("ignore", category=ResourceWarning)  # Tune leaves files to the GC
-    if not args.alignment.exists():
-        raise DataError(f"{args.alignment}: alignment file not found")
     if args.trials < 1 or args.steps < 1 or args.rungs < 1 or not 0 < args.holdout < 1:
         raise DataError("--trials, --steps and --rungs must be positive, --holdout in (0, 1)")
+    # Read once here: a bad file is reported before Ray starts, not by every trial.
+    alignment = Alignment.from_file(args.alignment.resolve(), theta=args.theta, device="cpu")
     search = tune.Search(
-        alignment=str(args.alignment.resolve()),
+        alignment=alignment,
         out=str(args.out.resolve()),
         space=tune.read_space(args.space),
         trials=args.trials,

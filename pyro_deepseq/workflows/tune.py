@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import math
 import os
 import shutil
@@ -22,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..api import DeepSequence, Ensemble
+from ..data.alignment import Alignment
 from ..errors import DataError
 from ..inference.config import TrainConfig
 from ..inference.presets import PRESETS
@@ -43,7 +45,7 @@ DISTRIBUTIONS = ("uniform", "loguniform", "randint")
 class Search:
     """What one search runs: the family, the space and the budget of each trial."""
 
-    alignment: str
+    alignment: str | Alignment  # a file, or one read (its θ) or built in memory (a subsample)
     out: str
     space: dict
     trials: int = 16
@@ -58,6 +60,11 @@ class Search:
     @property
     def report_every(self) -> int:
         return max(1, self.steps // self.rungs)
+
+    def next_rung(self, step: int) -> int:
+        """The step of the next report after ``step``: the same rungs for every trial, so that
+        one continued from a checkpoint between two is compared where the others were."""
+        return min(self.steps, (step // self.report_every + 1) * self.report_every)
 
 
 def read_space(path: Path | None) -> dict:
@@ -113,7 +120,7 @@ def run_trial(config: dict, search: Search, threads: int) -> None:
         tune.report({METRIC: model.heldout_log_likelihood, "step": search.steps})
         return
     while model.step < search.steps:
-        model.fit(progress=False, until=model.step + search.report_every)
+        model.fit(progress=False, until=search.next_rung(model.step))
         tune.report(
             {
                 METRIC: model.heldout_log_likelihood,
@@ -147,6 +154,8 @@ def run(search: Search, address: str | None):
     Raises :class:`Interrupted` when Ctrl-C stopped it: the same call continues it.
     """
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # Tune's plain output, which verbose=0 quiets
+    # After Ctrl-C, Tune warns of each trial not started yet that it has no metrics: none is due.
+    logging.getLogger("ray.tune.analysis.experiment_analysis").setLevel(logging.ERROR)
     try:
         from ray import tune
     except ImportError:
@@ -158,7 +167,8 @@ def run(search: Search, address: str | None):
 
     from .cluster import connect
 
-    ray = connect(address, search.out, [search.alignment])
+    path = search.alignment if isinstance(search.alignment, str) else search.alignment.path
+    ray = connect(address, search.out, [str(path)] if path else [])
     try:
         storage = Path(search.out).resolve()
         trainable = tune.with_resources(
@@ -232,7 +242,8 @@ def table(results, search: Search) -> pd.DataFrame:
         rows.append(
             {
                 "trial": trial,
-                **{name: _plain(drawn.get(name)) for name in search.space},
+                "model": drawn["model"],
+                **{name: _plain(drawn.get(name)) for name in search.space if name != "model"},
                 METRIC: metrics.get(METRIC, math.nan),
                 "steps": steps,
                 "seconds": round(metrics.get("seconds", math.nan), 1),
