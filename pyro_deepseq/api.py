@@ -628,7 +628,8 @@ def _continued(out: Path, model_config: ModelConfig, train_config: TrainConfig, 
         f"{name} (saved {before!r}, given {after!r})"
         for config, before_config in zip((model_config, train_config), saved, strict=True)
         for name, after in dataclasses.asdict(config).items()
-        if name not in same and (before := dataclasses.asdict(before_config)[name]) != after
+        if name not in same
+        and _differs(name, before := dataclasses.asdict(before_config)[name], after, state)
     ]
     if differ:
         raise DataError(
@@ -638,6 +639,14 @@ def _continued(out: Path, model_config: ModelConfig, train_config: TrainConfig, 
     if alignment is not None:
         _check_same_alignment(alignment, state["alignment"])
     return state
+
+
+def _differs(name: str, before, after, state: dict) -> bool:
+    """A setting changed. A focus left unnamed (the first record: a file read by its path) is the
+    one an alignment read before names (an Alignment given): the same run."""
+    if name == "focus":
+        before, after = (value or state["alignment"]["focus"] for value in (before, after))
+    return before != after
 
 
 def _alignment_settings(alignment: Alignment) -> dict:

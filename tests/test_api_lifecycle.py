@@ -36,6 +36,15 @@ def test_re_running_a_cell_with_the_same_out_continues_the_run(tmp_path):
         DeepSequence(out=out, **RUN, lr=0.01)
 
 
+def test_a_run_from_the_file_continues_with_the_alignment_read_from_it(tmp_path):
+    path = default_family()[0]
+    DeepSequence(path, out=tmp_path / "nb", **RUN).fit(progress=False)  # focus: the first record
+    again = DeepSequence(Alignment.from_file(path), out=tmp_path / "nb", **RUN)  # focus named
+    assert again.step == 20
+    with pytest.raises(DataError, match=r"focus \(saved None, given 'other'\)"):
+        DeepSequence(path, out=tmp_path / "nb", focus="other", **RUN)
+
+
 def test_an_alignment_built_in_memory_trains_scores_and_reloads(tmp_path):
     read = Alignment.from_file(default_family()[0])
     built = Alignment(read.codes, read.alphabet, read.positions, read.focus_index, read.headers)
