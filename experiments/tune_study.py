@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import sys
@@ -58,23 +59,26 @@ def study(target: str, args) -> dict:
     options = ScoringOptions(samples=args.samples)
     records = []
     for row in trials.to_dict("records"):
-        model = DeepSequence.load(row["folder"], alignment=alignment)
-        rho = [spearman(model.scores(m, options).delta, m) for _, m in dms]
+        rho = [math.nan] * len(dms)  # a trial that diverged before its first checkpoint
+        if (Path(row["folder"]) / "model.pt").exists():
+            model = DeepSequence.load(row["folder"], alignment=alignment)
+            rho = [spearman(model.scores(m, options).delta, m) for _, m in dms]
         folder = os.path.relpath(row["folder"], ROOT)  # the record names no machine's paths
         records.append({**row, "folder": folder, "rho": rho, "mean_rho": float(np.mean(rho))})
     model, train, reason = settings(alignment, argparse.Namespace(preset="auto", set=None))
     default, _ = run_seed(alignment, dms, model, train, args.seed, args, args.work / target)
     site = SiteIndependentModel.fit(alignment)
     site_rho = [spearman(site.delta(m.codes, alignment.focus_codes), m) for _, m in dms]
-    likelihood = [r[tune.METRIC] for r in records]
-    chosen = records[int(np.nanargmax(likelihood))]
+    scored = [r for r in records if np.isfinite([r[tune.METRIC], r["mean_rho"]]).all()]
+    likelihood = [r[tune.METRIC] for r in scored]
+    chosen = scored[int(np.argmax(likelihood))]
     return {
         "target": target,
         "dms": [label for label, _ in dms],
         "trials": records,
-        "likelihood_vs_rho": rank_correlation(likelihood, [r["mean_rho"] for r in records]),
+        "likelihood_vs_rho": rank_correlation(likelihood, [r["mean_rho"] for r in scored]),
         "chosen_rho": chosen["rho"],
-        "best_trial_rho": max(r["mean_rho"] for r in records),
+        "best_trial_rho": max(r["mean_rho"] for r in scored),
         "default_rho": default["rho"],
         "default": reason,
         "default_fit_minutes": default["fit_minutes"],
@@ -93,7 +97,7 @@ def table(paths: list[Path]) -> str:
     ]
     entries = [e for path in paths for e in json.loads(path.read_text())["targets"]]
     for entry in entries:
-        chosen = max(entry["trials"], key=lambda r: r[tune.METRIC])
+        chosen = max(entry["trials"], key=lambda r: np.nan_to_num(r[tune.METRIC], nan=-np.inf))
         rows.append(
             f"| {entry['target']} | {len(entry['trials'])} | {entry['likelihood_vs_rho']:+.2f} | "
             f"{np.mean(entry['chosen_rho']):.3f} | {entry['best_trial_rho']:.3f} | "

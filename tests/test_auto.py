@@ -39,18 +39,19 @@ def test_auto_preset_chooses_from_the_alignments_depth_and_variation():
     assert (model, train) == (fast_model, fast_train)
     assert reason.startswith("auto preset: Neff/L 10.30, 1.95 nats per column (deep and varied;")
     assert auto_preset(1476, 253, 759.0, 1.957)[0] == fast_model  # BLAT@3.0: the VAE won there
-    # DHFR subsampled to Neff/L 1: shallow, the site-independent model
-    model, train, reason = auto_preset(211, 159, 159.1, 1.904)
+    assert auto_preset(386, 253, 253.3, 1.95)[0] == fast_model  # BLAT@1.0: and there
+    # DHFR subsampled to Neff/L 0.3: shallow, the site-independent model
+    model, train, reason = auto_preset(51, 159, 47.7, 1.904)
     assert (model, train) == ({"model": "independent"}, {})
-    assert "(shallow, Neff/L below 3;" in reason and "site-independent model" in reason
+    assert "(shallow, Neff/L below 1;" in reason and "site-independent model" in reason
     # POLG at θ = 0.01: Neff/L 18.9, but its columns barely vary: the site-independent model
     model, _, reason = auto_preset(7606, 113, 2135.0, 0.592)
     assert model == {"model": "independent"} and "(varies little, below 1 nat;" in reason
     # the same, when the user asks for the VAE: the shallow VAE settings
-    model, train, _ = auto_preset(211, 159, 159.1, 1.904, vae=True)
+    model, train, _ = auto_preset(51, 159, 47.7, 1.904, vae=True)
     assert model == {**fast_model, "site_offset": True, "initial_log_scale": -1.0}
     assert train == fast_train
-    for size in [(8355, 253, 2605.0, 1.951), (211, 159, 159.1, 1.904)]:
+    for size in [(8355, 253, 2605.0, 1.951), (51, 159, 47.7, 1.904)]:
         model, train, _ = auto_preset(*size, vae=True)
         ModelConfig(**model), TrainConfig(**train)  # valid settings
         assert auto_preset(*size) == auto_preset(*size)  # pure
@@ -95,7 +96,7 @@ def test_fit_says_and_stores_what_auto_chose(tmp_path, capsys):
     captured = capsys.readouterr()
     line = next(s for s in captured.out.splitlines() if s.startswith("auto preset:"))
     assert line.startswith("auto preset: Neff/L 0.75, ")
-    assert "(shallow, Neff/L below 3; N 3, L 4, Neff 3): the Bayesian VAE as asked" in line
+    assert "(shallow, Neff/L below 1; N 3, L 4, Neff 3): the Bayesian VAE as asked" in line
     assert f"warning: {family}: shallow alignment, Neff/L = 0.75" in captured.err
     state = load_checkpoint(out)
     assert state["preset"] == {"preset": "auto", "reason": line}
@@ -189,7 +190,7 @@ def test_shallow_blat_with_the_default_settings_keeps_the_site_independent_floor
     entropy = SiteIndependentModel.fit(shallow).entropy()
     sizes = shallow.num_sequences, shallow.num_positions, shallow.neff, entropy
     model, _, reason = auto_preset(*sizes)
-    assert model == {"model": "independent"} and "(shallow, Neff/L below 3;" in reason
+    assert model == {"model": "independent"} and "(shallow, Neff/L below 1;" in reason
     # the default's fit: the site-independent model of the subsample
     site = SiteIndependentModel.fit(shallow).delta(mutations.codes, shallow.focus_codes)
     rho = spearmanr(site, mutations.scoreable["score"]).statistic
