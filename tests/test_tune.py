@@ -2,6 +2,7 @@
 
 import json
 import sys
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -10,7 +11,7 @@ from pyro_deepseq import DeepSequence
 from pyro_deepseq.cli import tune
 from pyro_deepseq.data.synthetic import default_family
 from pyro_deepseq.errors import DataError
-from pyro_deepseq.workflows.tune import Search, read_space, trial_settings
+from pyro_deepseq.workflows.tune import Search, read_space, table, trial_settings
 
 from .conftest import write
 
@@ -80,6 +81,19 @@ def test_every_trial_reports_at_the_same_rungs_even_after_a_resume():
         4500,
         6000,
     ]
+
+
+def test_a_trial_that_failed_before_reporting_is_a_row_with_its_error(tmp_path):
+    # Tune's record of a trial that diverged at once: no metrics, no config, its settings on disk.
+    folder = tmp_path / "tune" / "run_trial_6f777_00003_3_lr=0.0086_2026-12-07_02-50-29"
+    folder.mkdir(parents=True)
+    write(folder / "params.json", json.dumps({"latent_dim": 30, "lr": 0.0086}))
+    failed = SimpleNamespace(metrics=None, config=None, error=ValueError("diverged"), path=folder)
+    search = Search("x.a2m", str(tmp_path), SPACE, steps=300)
+    (row,) = table([failed], search).to_dict("records")
+    assert row["trial"] == "6f777_00003" and row["status"] == "error" and row["steps"] == 0
+    assert row["latent_dim"] == 30 and row["lr"] == 0.0086 and row["model"] == "bayesian"
+    assert row["folder"] == str(tmp_path / "trials" / "6f777_00003")
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")

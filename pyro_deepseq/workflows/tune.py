@@ -234,11 +234,14 @@ def table(results, search: Search) -> pd.DataFrame:
     rows = []
     for result in results:
         metrics = result.metrics or {}
-        trial = metrics.get("trial_id") or Path(result.path).name
+        # A trial that failed before its first report has no metrics, and no config in Tune's
+        # results: its folder (run_trial_<trial id>_<n>_<settings>_<date>) keeps both.
+        trial = metrics.get("trial_id") or "_".join(Path(result.path).name.split("_")[2:4])
+        config = result.config or json.loads((Path(result.path) / "params.json").read_text())
         steps = metrics.get("step", 0)
         done = result.error is None and steps >= search.steps
         status = "error" if result.error else "done" if done else "stopped early"
-        drawn = trial_settings(result.config, search)  # what the trial's model took of them
+        drawn = trial_settings(config, search)  # what the trial's model took of them
         rows.append(
             {
                 "trial": trial,
