@@ -69,7 +69,7 @@ PRESETS = {
 #: Neff / L from which the auto preset trains the VAE (the fast preset) rather than fall back to the
 #: site-independent model, when the columns also vary (:data:`VARIED`). On the depth ladder
 #: (docs/accuracy.md) the fast preset at 6,000 steps beat the site-independent model at Neff/L 1
-#: on BLAT (+0.07) and KKA2 (+0.08) and matched it on DHFR (+0.004) at seeds 0-2, at Neff/L 3 on
+#: on BLAT (+0.06) and KKA2 (+0.08) and matched it on DHFR (+0.003) at seeds 0-2, at Neff/L 3 on
 #: all three, and on every full family that varies; below 1 no VAE setting did (2,000 steps).
 DEEP = 1.0
 #: Mean entropy per focus column (nats) below which the auto preset keeps the site-independent
