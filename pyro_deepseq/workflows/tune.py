@@ -235,8 +235,9 @@ def table(results, search: Search) -> pd.DataFrame:
     for result in results:
         metrics = result.metrics or {}
         # A trial that failed before its first report has no metrics, and no config in Tune's
-        # results: its folder (run_trial_<trial id>_<n>_<settings>_<date>) keeps both.
-        trial = metrics.get("trial_id") or "_".join(Path(result.path).name.split("_")[2:4])
+        # results: its folder (run_trial_<experiment>_<n>_<n>_<settings>_<date>) keeps both.
+        folder = Path(result.path).name.removeprefix(f"{run_trial.__name__}_")
+        trial = metrics.get("trial_id") or "_".join(folder.split("_")[:2])
         config = result.config or json.loads((Path(result.path) / "params.json").read_text())
         steps = metrics.get("step", 0)
         done = result.error is None and steps >= search.steps
