@@ -38,6 +38,16 @@ from pyro_deepseq.scoring import ScoringOptions
 from pyro_deepseq.workflows import tune
 
 
+def scored(trials: list[dict]) -> list[dict]:
+    """The trials with both a held-out likelihood and a ρ (not those that diverged)."""
+    return [r for r in trials if np.isfinite([r[tune.METRIC], r["mean_rho"]]).all()]
+
+
+def likelihood_choice(trials: list[dict]) -> dict:
+    """The trial the held-out likelihood picks."""
+    return max(scored(trials), key=lambda r: r[tune.METRIC])
+
+
 def study(target: str, args) -> dict:
     """One target's search, its trials' ρ, and the default's."""
     alignment, dms = load_target(target)  # a rung's subsample is searched in memory
@@ -69,16 +79,16 @@ def study(target: str, args) -> dict:
     default, _ = run_seed(alignment, dms, model, train, args.seed, args, args.work / target)
     site = SiteIndependentModel.fit(alignment)
     site_rho = [spearman(site.delta(m.codes, alignment.focus_codes), m) for _, m in dms]
-    scored = [r for r in records if np.isfinite([r[tune.METRIC], r["mean_rho"]]).all()]
-    likelihood = [r[tune.METRIC] for r in scored]
-    chosen = scored[int(np.argmax(likelihood))]
+    ranked = scored(records)
     return {
         "target": target,
         "dms": [label for label, _ in dms],
         "trials": records,
-        "likelihood_vs_rho": rank_correlation(likelihood, [r["mean_rho"] for r in scored]),
-        "chosen_rho": chosen["rho"],
-        "best_trial_rho": max(r["mean_rho"] for r in scored),
+        "likelihood_vs_rho": rank_correlation(
+            [r[tune.METRIC] for r in ranked], [r["mean_rho"] for r in ranked]
+        ),
+        "chosen_rho": likelihood_choice(records)["rho"],
+        "best_trial_rho": max(r["mean_rho"] for r in ranked),
         "default_rho": default["rho"],
         "default": reason,
         "default_fit_minutes": default["fit_minutes"],
@@ -97,7 +107,7 @@ def table(paths: list[Path]) -> str:
     ]
     entries = [e for path in paths for e in json.loads(path.read_text())["targets"]]
     for entry in entries:
-        chosen = max(entry["trials"], key=lambda r: np.nan_to_num(r[tune.METRIC], nan=-np.inf))
+        chosen = likelihood_choice(entry["trials"])
         rows.append(
             f"| {entry['target']} | {len(entry['trials'])} | {entry['likelihood_vs_rho']:+.2f} | "
             f"{np.mean(entry['chosen_rho']):.3f} | {entry['best_trial_rho']:.3f} | "
