@@ -177,7 +177,7 @@ def test_without_ray_the_sweep_says_how_to_get_it(tmp_path, monkeypatch, capsys)
 
 # --- failures: workers killed, user errors, Ctrl-C ---------------------------------------------
 
-KILLABLE_FIT = TINY_FIT.replace("--steps 100", "--steps 200 --checkpoint-every 20 --log-every 10")
+KILLABLE_FIT = TINY_FIT.replace("--steps 100", "--steps 2000 --checkpoint-every 20 --log-every 10")
 
 
 def _parent(pid: int) -> int:
@@ -243,12 +243,12 @@ def test_a_fit_whose_worker_is_killed_resumes_and_ends_as_if_never_killed(
     killer.join()
     printed = capfd.readouterr()
     at = killed["history"]["step"][-1]
-    assert 20 <= at < 200  # killed after its first checkpoint, before its end
+    assert 20 <= at < 2000  # killed after its first checkpoint, before its end
 
     summary = pd.read_csv(out / "summary.csv", dtype={"seed": str})
     synth = summary[summary["family"] == "synth"]
     assert (synth["status"] == "done").all() and synth["error"].isna().all()
-    assert list(synth["fit_tries"].fillna(0)) == [2, 0] and synth["steps"].iloc[0] == 200
+    assert list(synth["fit_tries"].fillna(0)) == [2, 0] and synth["steps"].iloc[0] == 2000
     assert "fit synth seed 0: its worker process died (killed, or crashed); trying again " in (
         printed.out
     )
@@ -264,7 +264,7 @@ def test_a_fit_whose_worker_is_killed_resumes_and_ends_as_if_never_killed(
     # The try after the kill resumed from the checkpoint: the rows written before the kill are
     # kept as they were (their clock times too), and the run ends where an unkilled one does.
     history = pd.read_csv(folder / "history.csv")
-    assert list(history["step"]) == list(range(10, 201, 10))
+    assert list(history["step"]) == list(range(10, 2001, 10))
     before = history[history["step"] <= at]
     np.testing.assert_array_equal(before["seconds"], killed["history"]["seconds"])
     log = (folder / "fit.log").read_text()
@@ -310,7 +310,7 @@ def test_ctrl_c_stops_the_sweep_with_its_fits_saved(tmp_path, families, capfd):
     assert "interrupted at step" in (folder / "fit.log").read_text()  # it saved on the way out
     assert not (folder / "fit.json").exists()  # no outcome: the next run continues it
     assert sweep.main([*argv, "--sequential"]) == 0
-    assert json.loads((folder / "fit.json").read_text())["steps"] == 200
+    assert json.loads((folder / "fit.json").read_text())["steps"] == 2000
     assert "resuming from step" in (folder / "fit.log").read_text()
 
 
