@@ -214,6 +214,32 @@ def summary(paths: list[Path]) -> str:
     return "\n".join(rows)
 
 
+def versus_fast(paths: list[Path]) -> str:
+    """Markdown: each variant's ρ minus ``fast``'s at the same target and seed (each run's tables
+    averaged), the comparison the seed spread does not blur."""
+    runs = [run for path in paths for run in json.loads(path.read_text())["runs"]]
+    fast = {(r["target"], r["seed"]): np.mean(r["rho"]) for r in runs if r["variant"] == "fast"}
+    rows = [
+        "| variant | target | seeds | ρ − fast's, per seed | mean |",
+        "|---|---|---|---|---|",
+    ]
+    for variant in VARIANTS:
+        for target in dict.fromkeys(run["target"] for run in runs):
+            pairs = sorted(
+                (r["seed"], np.mean(r["rho"]) - fast[target, r["seed"]])
+                for r in runs
+                if r["variant"] == variant != "fast"
+                and r["target"] == target
+                and (target, r["seed"]) in fast
+            )
+            if pairs:
+                seeds = ", ".join(str(seed) for seed, _ in pairs)
+                gains = " / ".join(f"{gain:+.3f}" for _, gain in pairs)
+                mean = np.mean([gain for _, gain in pairs])
+                rows.append(f"| {variant} | {target} | {seeds} | {gains} | {mean:+.3f} |")
+    return "\n".join(rows)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--targets", nargs="+", default=list(TARGETS), help=f"of {DEV} and rungs")
@@ -229,7 +255,7 @@ def main(argv=None) -> int:
     parser.add_argument("--table", type=Path, nargs="+", help="print the table of these files")
     args = parser.parse_args(argv)
     if args.table:
-        print(table(args.table) + "\n\n" + summary(args.table))
+        print("\n\n".join([table(args.table), summary(args.table), versus_fast(args.table)]))
         return 0
     if args.threads:
         torch.set_num_threads(args.threads)

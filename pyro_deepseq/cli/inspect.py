@@ -23,7 +23,7 @@ from ..data.diagnostics import warn_alignment, warn_mutations
 from ..data.mutations import MutationSet
 from ..errors import DataError
 from ..evaluation.metrics import spearman
-from ..inference.presets import DEEP, VARIED
+from ..inference.presets import DEEP, SPARSE, VARIED
 from ..models.independent import SiteIndependentModel
 from ..utils.cli import run
 from ..utils.files import atomic_write
@@ -122,7 +122,8 @@ def _format(report: dict, alignment: Alignment) -> str:
         (
             "site entropy",
             f"{report['site_entropy']:.2f} nats per column (fit's default trains the VAE from "
-            f"Neff/L {DEEP:g} and {VARIED:g} nat; below either, the site-independent model)",
+            f"Neff/L {DEEP:g} and {VARIED:g} nat, without group sparsity below Neff/L {SPARSE:g}; "
+            "below either, the site-independent model)",
         ),
     ]
     if "num_mutants" in report:

@@ -76,6 +76,10 @@ DEEP = 1.0
 #: model however deep the alignment: POLG at θ = 0.01 (Neff/L 18.9, 0.59 nats) lost 0.09 with the
 #: VAE, while every family that gained has 1.65-2.1 nats per column.
 VARIED = 1.0
+#: Neff/L below which the auto preset's VAE goes without group sparsity. Against the fast preset at
+#: the same seeds (docs/accuracy.md): at Neff/L 1 KKA2 +0.052, DHFR +0.010, BLAT level; KKA2 at 2
+#: +0.016; at 3 KKA2 −0.027, BLAT −0.014, DHFR +0.005; on deep families level or worse.
+SPARSE = 3.0
 #: The best shallow VAE measured (DHFR@0.3, @1.0: ρ 0.245 and 0.321 against 0.141 and 0.139 with
 #: the original's log σ = −5): the site-independent offset, and posterior widths that start at
 #: e⁻¹ rather than e⁻⁵. Used when the user asks for the VAE on a shallow alignment.
@@ -113,6 +117,9 @@ def auto_preset(
     model, train = dict(PRESETS["fast"][0]), dict(PRESETS["fast"][1])
     if depth >= DEEP and entropy >= VARIED:
         reason = "the Bayesian VAE with the fast preset's networks and schedule"
+        if depth < SPARSE:
+            model["group_sparsity"] = False
+            reason += f", without group sparsity (Neff/L below {SPARSE:g})"
         return model, train, f"{head}deep and varied; {sizes}): {reason}"
     why = (
         f"shallow, Neff/L below {DEEP:g}"
