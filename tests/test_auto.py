@@ -115,6 +115,25 @@ def test_fit_says_and_stores_what_auto_chose(tmp_path, capsys):
     np.testing.assert_allclose(offset.numpy(), expected, rtol=1e-6)
 
 
+@pytest.mark.parametrize("flag, sparse", [([], False), (["--group-sparsity"], True)])
+def test_a_medium_depth_alignment_trains_the_vae_without_group_sparsity(
+    tmp_path, capsys, flag, sparse
+):
+    # six sequences, no two within 20 % identity: Neff 6, L 4, so Neff/L 1.5, and varied columns
+    family = write(
+        tmp_path / "f.a2m", ">P/1-4\nACDE\n>a\nKLMN\n>b\nPQRS\n>c\nTVWY\n>d\nFGHI\n>e\nDEAC\n"
+    )
+    out = tmp_path / "run"
+    argv = ["--alignment", str(family), "--steps", "3", "--out", str(out), *TINY, *flag]
+    assert fit.main(argv) == 0
+    line = next(s for s in capsys.readouterr().out.splitlines() if s.startswith("auto preset:"))
+    assert line.startswith("auto preset: Neff/L 1.50, ")
+    assert line.endswith("schedule, without group sparsity (Neff/L below 3)")
+    state = load_checkpoint(out)
+    assert state["model_config"]["group_sparsity"] is sparse  # a flag beats the preset
+    assert any("sparsity" in name for name in state["state_dict"]) is sparse
+
+
 def test_the_offset_is_the_site_independent_model_when_the_weights_are_zero():
     pyro.set_rng_seed(0)
     vae = BayesianVAE(
