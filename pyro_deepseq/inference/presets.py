@@ -78,7 +78,7 @@ DEEP = 1.0
 VARIED = 1.0
 #: Neff/L below which the auto preset's VAE goes without group sparsity. Against the fast preset at
 #: the same seeds (docs/accuracy.md): at Neff/L 1 KKA2 +0.052, DHFR +0.010, BLAT level; KKA2 at 2
-#: +0.016; at 3 KKA2 −0.027, BLAT −0.017, DHFR +0.005; on deep families level or worse.
+#: +0.011; at 3 KKA2 −0.027, BLAT −0.017, DHFR +0.005; on deep families level or worse.
 SPARSE = 3.0
 #: The best shallow VAE measured (DHFR@0.3, @1.0: ρ 0.245 and 0.321 against 0.141 and 0.139 with
 #: the original's log σ = −5): the site-independent offset, and posterior widths that start at
