@@ -165,9 +165,14 @@ def measure(targets, steps: int, variants) -> list[dict]:
     return rows
 
 
+def load_runs(paths: list[Path]) -> list[dict]:
+    """Every run recorded in these JSON files."""
+    return [run for path in paths for run in json.loads(path.read_text())["runs"]]
+
+
 def table(paths: list[Path]) -> str:
     """Markdown: one row per (target, DMS table, variant, seed), targets in the order run."""
-    runs = [run for path in paths for run in json.loads(path.read_text())["runs"]]
+    runs = load_runs(paths)
     rows = [
         "| target | DMS | variant | seed | ρ | site-indep. ρ | ρ − site-indep. | "
         "fit minutes | s/step | samples | load |",
@@ -190,7 +195,7 @@ def table(paths: list[Path]) -> str:
 def summary(paths: list[Path]) -> str:
     """Markdown: ρ − site-independent per variant (rows) and target (columns), each target's
     tables and seeds averaged, and the variant's seconds per step averaged over targets."""
-    runs = [run for path in paths for run in json.loads(path.read_text())["runs"]]
+    runs = load_runs(paths)
     targets = list(dict.fromkeys(run["target"] for run in runs))
     rows = [
         f"| variant | {' | '.join(targets)} | mean s/step |",
@@ -217,20 +222,18 @@ def summary(paths: list[Path]) -> str:
 def versus_fast(paths: list[Path]) -> str:
     """Markdown: each variant's ρ minus ``fast``'s at the same target and seed (each run's tables
     averaged), the comparison the seed spread does not blur."""
-    runs = [run for path in paths for run in json.loads(path.read_text())["runs"]]
+    runs = load_runs(paths)
     fast = {(r["target"], r["seed"]): np.mean(r["rho"]) for r in runs if r["variant"] == "fast"}
     rows = [
         "| variant | target | seeds | ρ − fast's, per seed | mean |",
         "|---|---|---|---|---|",
     ]
-    for variant in VARIANTS:
+    for variant in [name for name in VARIANTS if name != "fast"]:
         for target in dict.fromkeys(run["target"] for run in runs):
             pairs = sorted(
                 (r["seed"], np.mean(r["rho"]) - fast[target, r["seed"]])
                 for r in runs
-                if r["variant"] == variant != "fast"
-                and r["target"] == target
-                and (target, r["seed"]) in fast
+                if (r["variant"], r["target"]) == (variant, target) and (target, r["seed"]) in fast
             )
             if pairs:
                 seeds = ", ".join(str(seed) for seed, _ in pairs)
