@@ -74,7 +74,8 @@ PRESETS = {
 DEEP = 1.0
 #: Mean entropy per focus column (nats) below which the auto preset keeps the site-independent
 #: model however deep the alignment: POLG at θ = 0.01 (Neff/L 18.9, 0.59 nats) lost 0.09 with the
-#: VAE, while every family that gained has 1.65-2.1 nats per column.
+#: VAE (0.05-0.17 with each of EVE's changes, three seeds), while every family that gained has
+#: 1.65-2.1 nats per column.
 VARIED = 1.0
 #: Neff/L below which the auto preset's VAE goes without group sparsity. Against the fast preset at
 #: the same seeds (docs/accuracy.md): at Neff/L 1 KKA2 +0.052, DHFR +0.010, BLAT level; KKA2 at 2
